@@ -1,0 +1,1 @@
+"""The terminal face: one module per command group, imported only when that group runs."""

@@ -1,0 +1,185 @@
+"""Typed model of `openclaw.json`.
+
+Strict: unknown keys and wrong types are errors (the loader turns them into messages with the
+file, the line and the key path). Names follow the original file format so that an existing
+config works unchanged. Sections of the original format that this runtime does not use are
+accepted as opaque values (see `PASSTHROUGH_SECTIONS`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "API_NAMES",
+    "PASSTHROUGH_SECTIONS",
+    "AgentDefaults",
+    "Agents",
+    "Config",
+    "ExecTool",
+    "Gateway",
+    "GatewayAuth",
+    "ModelCost",
+    "ModelEntry",
+    "ModelSelection",
+    "Models",
+    "Provider",
+    "Tools",
+]
+
+Api = Literal["ollama", "openai-completions", "anthropic-messages"]
+API_NAMES: tuple[str, ...] = ("ollama", "openai-completions", "anthropic-messages")
+
+# Top-level sections of the original file format that this runtime keeps but does not read.
+PASSTHROUGH_SECTIONS = (
+    "meta",
+    "env",
+    "wizard",
+    "diagnostics",
+    "logging",
+    "update",
+    "browser",
+    "ui",
+    "auth",
+    "bindings",
+    "broadcast",
+    "audio",
+    "messages",
+    "commands",
+    "session",
+    "web",
+    "channels",
+    "cron",
+    "hooks",
+    "discovery",
+    "canvasHost",
+    "talk",
+    "skills",
+    "plugins",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ModelCost(_Strict):
+    """US dollars per million tokens."""
+
+    input: float = Field(default=0, ge=0)
+    output: float = Field(default=0, ge=0)
+    cacheRead: float = Field(default=0, ge=0)
+    cacheWrite: float = Field(default=0, ge=0)
+
+
+class ModelEntry(_Strict):
+    id: str = Field(min_length=1)
+    name: str | None = None
+    reasoning: bool | None = None
+    input: list[Literal["text", "image"]] | None = None
+    cost: ModelCost | None = None
+    contextWindow: int | None = Field(default=None, gt=0)
+    maxTokens: int | None = Field(default=None, gt=0)
+    tools: bool | None = None
+    params: dict[str, Any] | None = None
+    headers: dict[str, str] | None = None
+
+
+class Provider(_Strict):
+    baseUrl: str | None = None
+    apiKey: str | None = None
+    api: Api | None = None
+    headers: dict[str, str] | None = None
+    timeout: int | None = Field(default=None, gt=0, description="milliseconds")
+    batchSize: int | None = Field(default=None, gt=0)
+    models: list[ModelEntry] | None = None
+
+
+class Models(_Strict):
+    mode: Literal["merge", "replace"] | None = None
+    providers: dict[str, Provider] = Field(default_factory=dict)
+
+
+class ModelSelection(_Strict):
+    primary: str | None = None
+    fallbacks: list[str] | None = None
+
+
+class AgentDefaults(_Strict):
+    model: ModelSelection | None = None
+    workspace: str | None = None
+    contextCap: int | None = Field(
+        default=None,
+        gt=0,
+        description="largest num_ctx sent to a local model when none is configured",
+    )
+    maxTurns: int | None = Field(default=None, gt=0)
+
+
+class Agents(_Strict):
+    defaults: AgentDefaults | None = None
+
+
+class ExecTool(_Strict):
+    policy: Literal["ask", "allow", "deny"] | None = None
+    allow: list[str] | None = None
+    timeoutSeconds: float | None = Field(default=None, gt=0)
+
+
+class Tools(_Strict):
+    exec: ExecTool | None = None
+
+
+class GatewayAuth(_Strict):
+    token: str | None = None
+
+
+class Gateway(_Strict):
+    port: int | None = Field(default=None, gt=0, lt=65536)
+    bind: str | None = None
+    auth: GatewayAuth | None = None
+
+
+class Config(BaseModel):
+    """The whole file. Passthrough sections of the original format are kept as-is."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    models: Models | None = None
+    agents: Agents | None = None
+    tools: Tools | None = None
+    gateway: Gateway | None = None
+    meta: Any = None
+    env: Any = None
+    wizard: Any = None
+    diagnostics: Any = None
+    logging: Any = None
+    update: Any = None
+    browser: Any = None
+    ui: Any = None
+    auth: Any = None
+    bindings: Any = None
+    broadcast: Any = None
+    audio: Any = None
+    messages: Any = None
+    commands: Any = None
+    session: Any = None
+    web: Any = None
+    channels: Any = None
+    cron: Any = None
+    hooks: Any = None
+    discovery: Any = None
+    canvasHost: Any = None
+    talk: Any = None
+    skills: Any = None
+    plugins: Any = None
+
+    @property
+    def providers(self) -> dict[str, Provider]:
+        return self.models.providers if self.models else {}
+
+    @property
+    def agent_defaults(self) -> AgentDefaults:
+        return (self.agents.defaults if self.agents else None) or AgentDefaults()

@@ -1,0 +1,182 @@
+"""What flows in and out of a provider stream.
+
+In: a `Context` (system prompt, messages, tool specs) and `StreamOptions`.
+Out: a closed union of small frozen events, consumed with `match`:
+
+    Start -> (TextDelta | ThinkingDelta | ToolCallEvent | Notice)* -> Done | Error
+
+Exactly one `Done` or `Error` ends every stream; both carry the assembled `AssistantMessage`
+(partial, for `Error`). A stream never raises once started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "THINKING_LEVELS",
+    "AssistantMessage",
+    "Context",
+    "Done",
+    "Error",
+    "ErrorKind",
+    "Message",
+    "Notice",
+    "Start",
+    "StopReason",
+    "StreamEvent",
+    "StreamOptions",
+    "TextDelta",
+    "ThinkingDelta",
+    "ThinkingLevel",
+    "ToolCall",
+    "ToolCallEvent",
+    "ToolResultMessage",
+    "ToolSpec",
+    "Usage",
+    "UserMessage",
+]
+
+StopReason = Literal["stop", "length", "tool_use", "error", "aborted"]
+ThinkingLevel = Literal["off", "low", "medium", "high"]
+THINKING_LEVELS: tuple[str, ...] = ("off", "low", "medium", "high")
+
+ErrorKind = Literal[
+    "connection",  # refused, reset, DNS
+    "timeout",  # connect, first byte, idle
+    "auth",  # 401, 403
+    "not_found",  # the model does not exist on that server (404)
+    "rate_limit",  # 429
+    "busy",  # 503
+    "server",  # other 5xx
+    "bad_request",  # 400 and other 4xx
+    "context_overflow",  # the prompt cannot fit the window in effect
+    "stream_incomplete",  # the stream ended without its final chunk
+    "aborted",  # the caller cancelled
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UserMessage:
+    content: str
+    images: tuple[str, ...] = ()  # base64, no data: prefix
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantMessage:
+    content: str = ""
+    thinking: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    model: str = ""  # provider/id of the model that wrote it
+    stop_reason: StopReason = "stop"
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResultMessage:
+    tool_call_id: str
+    tool_name: str
+    content: str
+    is_error: bool = False
+
+
+Message = UserMessage | AssistantMessage | ToolResultMessage
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    name: str
+    description: str
+    parameters: dict[str, Any]  # JSON Schema of the arguments object
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    system: str = ""
+    messages: tuple[Message, ...] = ()
+    tools: tuple[ToolSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StreamOptions:
+    """Per-request settings. `None` means "the model's default"."""
+
+    api_key: str | None = None
+    thinking: ThinkingLevel | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    abort: asyncio.Event | None = None
+    connect_timeout: float = 2.0
+    first_byte_timeout: float | None = None  # None: the model's timeout_ms, else 300 s
+    idle_timeout: float = 120.0
+    context_cap: int = 32768  # largest num_ctx sent when no num_ctx is configured
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThinkingDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallEvent:
+    call: ToolCall
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something the user should see that is not an error (e.g. the server truncated the prompt)."""
+
+    message: str
+    kind: str = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    message: AssistantMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Error:
+    kind: ErrorKind
+    message: str
+    partial: AssistantMessage
+    status: int | None = None
+    retry_after: float | None = None  # seconds, from a Retry-After header
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in RETRYABLE
+
+
+RETRYABLE: frozenset[str] = frozenset(
+    {"connection", "timeout", "rate_limit", "busy", "server", "stream_incomplete"}
+)
+
+StreamEvent = Start | TextDelta | ThinkingDelta | ToolCallEvent | Notice | Done | Error
