@@ -1,8 +1,8 @@
 """Failures a user caused or can fix, shown as a message without a traceback.
 
-    UserError                  anything the CLI prints as `error: ...` and exits non-zero on
-     ├── ConfigError           the config file cannot be read or is invalid
-     └── NotFoundError         a named thing (model ref, session, profile) does not exist
+UserError                  anything the CLI prints as `error: ...` and exits non-zero on
+ ├── ConfigError           the config file cannot be read or is invalid
+ └── NotFoundError         a named thing (model ref, session, profile) does not exist
 """
 
 from __future__ import annotations

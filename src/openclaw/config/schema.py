@@ -8,9 +8,9 @@ accepted as opaque values (see `PASSTHROUGH_SECTIONS`).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "API_NAMES",
@@ -64,6 +64,22 @@ PASSTHROUGH_SECTIONS = (
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
+    # Old key name -> current name. Read on load (the loader warns with the line); `config set`
+    # writes only the current name (and renames an old key it edits).
+    RENAMED_KEYS: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_renamed_keys(cls, data: Any) -> Any:
+        if not cls.RENAMED_KEYS or not isinstance(data, dict):
+            return data
+        for old, new in cls.RENAMED_KEYS.items():
+            if old in data:
+                if new in data:
+                    raise ValueError(f"both `{old}` and `{new}` are set: keep only `{new}`")
+                data = {(new if key == old else key): value for key, value in data.items()}
+        return data
+
 
 class ModelCost(_Strict):
     """US dollars per million tokens."""
@@ -103,6 +119,10 @@ class Models(_Strict):
 
 
 class ModelSelection(_Strict):
+    """`primary` first, then each of `fallbacks` in order (`fallback` is read as `fallbacks`)."""
+
+    RENAMED_KEYS: ClassVar[dict[str, str]] = {"fallback": "fallbacks"}
+
     primary: str | None = None
     fallbacks: list[str] | None = None
 

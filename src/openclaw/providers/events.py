@@ -87,6 +87,7 @@ class AssistantMessage:
     model: str = ""  # provider/id of the model that wrote it
     stop_reason: StopReason = "stop"
     usage: Usage = field(default_factory=Usage)
+    thinking_signature: str = ""  # opaque proof the provider wants back with `thinking` (Anthropic)
 
 
 @dataclass(frozen=True, slots=True)

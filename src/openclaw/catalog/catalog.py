@@ -1,0 +1,282 @@
+"""Which models exist: explicit providers from the config, the implicit (discovered) Ollama
+provider, and the built-in cloud catalog, merged into one immutable `Catalog`.
+
+Rules:
+- The implicit `ollama` provider runs discovery when `OLLAMA_API_KEY` is set or an `ollama` auth
+  profile exists, and the config has no `models.providers.ollama` entry (`OLLAMA_HOST` moves it).
+- An explicit provider's models are exactly those it lists; a built-in cloud provider without a
+  `models` list uses the built-in list, and listed entries override built-in ones by id.
+- Local providers (Ollama, or any server on this machine or network) need no key; a cloud provider
+  is available when its key is present.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from openclaw.auth import ApiKey, has_profile, resolve_api_key
+from openclaw.catalog.builtin import builtin_providers
+from openclaw.catalog.model import ModelRef, normalize_ollama_name
+from openclaw.catalog.ollama_discovery import (
+    DEFAULT_CONTEXT_WINDOW,
+    DiscoveryResult,
+    ShowCache,
+    discover_ollama_models,
+)
+from openclaw.catalog.ollama_host import (
+    DEFAULT_OLLAMA_URL,
+    is_local_url,
+    native_base_url,
+    parse_ollama_host,
+)
+from openclaw.config.schema import Config, ModelEntry, Provider
+from openclaw.errors import NotFoundError
+from openclaw.providers.model import Cost, Model
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["Catalog", "ProviderStatus", "Selection", "build_catalog", "show_cache_path"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderStatus:
+    id: str
+    api: str
+    base_url: str
+    origin: str  # "discovered" | "explicit" | "builtin"
+    key: ApiKey | None
+    available: bool
+    local: bool
+    discovery: DiscoveryResult | None = None
+    note: str = ""  # why it is unavailable, or what the user should know
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    primary: Model | None
+    fallbacks: tuple[Model, ...]
+    notes: tuple[str, ...] = ()  # e.g. "no primary configured; using ..."
+    problems: tuple[str, ...] = ()  # refs that do not resolve
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    models: tuple[Model, ...]
+    providers: Mapping[str, ProviderStatus]
+    primary_ref: str | None = None
+    fallback_refs: tuple[str, ...] = ()
+    implicit_ollama: str = ""  # why the implicit provider is off, when it is
+    _index: dict[str, Model] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for model in self.models:
+            self._index.setdefault(_lookup_key(model.provider, model.id, model.api), model)
+
+    def available(self) -> list[Model]:
+        return [m for m in self.models if self.providers[m.provider].available]
+
+    def find(self, ref: str | ModelRef) -> Model | None:
+        parsed = ModelRef.parse(ref) if isinstance(ref, str) else ref
+        status = self.providers.get(parsed.provider)
+        api = status.api if status else ""
+        return self._index.get(_lookup_key(parsed.provider, parsed.id, api))
+
+    def resolve(self, ref: str) -> Model:
+        model = self.find(ref)
+        if model is not None:
+            return model
+        keys = [m.key for m in self.models]
+        close = get_close_matches(ref, keys, n=3, cutoff=0.5)
+        hint = f" Closest known: {', '.join(close)}." if close else ""
+        listing = "" if close else " See `openclaw models list --all`."
+        raise NotFoundError(f"unknown model `{ref}`.{hint}{listing}")
+
+    def selection(self) -> Selection:
+        notes: list[str] = []
+        problems: list[str] = []
+        primary: Model | None = None
+        if self.primary_ref:
+            primary = self.find(self.primary_ref)
+            if primary is None:
+                problems.append(f"primary model `{self.primary_ref}` is not in the catalog")
+        else:
+            local = [m for m in self.available() if m.local]
+            if local:
+                primary = local[0]
+                notes.append(
+                    f"no primary model configured; using {primary.key}, the first available local"
+                    " model (set one with `openclaw models set REF`)"
+                )
+        fallbacks: list[Model] = []
+        for ref in self.fallback_refs:
+            model = self.find(ref)
+            if model is None:
+                problems.append(f"fallback model `{ref}` is not in the catalog")
+            elif model not in fallbacks and model != primary:
+                fallbacks.append(model)
+        return Selection(primary, tuple(fallbacks), tuple(notes), tuple(problems))
+
+
+def _lookup_key(provider: str, model_id: str, api: str) -> str:
+    name = normalize_ollama_name(model_id) if api == "ollama" else model_id.lower()
+    return f"{provider.lower()}/{name}"
+
+
+def show_cache_path(state: Path) -> Path:
+    return state / "cache" / "ollama-show.json"
+
+
+def _default_api(provider_id: str, entry: Provider) -> str:
+    if entry.api:
+        return entry.api
+    builtin = builtin_providers().get(provider_id)
+    if builtin:
+        return builtin.api
+    if provider_id == "ollama" or provider_id.startswith("ollama"):
+        return "ollama"
+    return "openai-completions"
+
+
+def _default_base_url(provider_id: str, api: str, env: Mapping[str, str]) -> str:
+    builtin = builtin_providers().get(provider_id)
+    if builtin and builtin.api == api:
+        return builtin.base_url
+    host = parse_ollama_host(env["OLLAMA_HOST"]) if env.get("OLLAMA_HOST") else DEFAULT_OLLAMA_URL
+    return host if api == "ollama" else host + "/v1"
+
+
+def _model_from_entry(
+    provider_id: str,
+    api: str,
+    base_url: str,
+    provider: Provider,
+    entry: ModelEntry | dict[str, Any],
+    local: bool,
+) -> Model:
+    e = ModelEntry.model_validate(entry) if isinstance(entry, dict) else entry
+    window = e.contextWindow or DEFAULT_CONTEXT_WINDOW
+    cost = e.cost
+    return Model(
+        provider=provider_id,
+        id=e.id,
+        api=api,
+        base_url=base_url,
+        name=e.name or e.id,
+        reasoning=bool(e.reasoning),
+        input=tuple(e.input or ("text",)),
+        context_window=window,
+        max_tokens=e.maxTokens or window * 10,
+        cost=Cost(cost.input, cost.output, cost.cacheRead, cost.cacheWrite) if cost else Cost(),
+        tools=True if e.tools is None else e.tools,
+        params=dict(e.params or {}),
+        headers={**(provider.headers or {}), **(e.headers or {})},
+        local=local,
+        timeout_ms=provider.timeout or 0,
+        batch_size=provider.batchSize or 0,
+    )
+
+
+def _explicit_models(
+    provider_id: str, api: str, base_url: str, provider: Provider, local: bool
+) -> list[Model]:
+    builtin = builtin_providers().get(provider_id)
+    entries: dict[str, ModelEntry | dict[str, Any]] = {}
+    if builtin is not None and builtin.api == api:
+        entries = {m["id"]: m for m in builtin.models}
+    for entry in provider.models or ():
+        entries[entry.id] = entry
+    return [
+        _model_from_entry(provider_id, api, base_url, provider, e, local) for e in entries.values()
+    ]
+
+
+async def build_catalog(
+    config: Config,
+    env: Mapping[str, str],
+    state: Path,
+    http: aiohttp.ClientSession,
+    *,
+    discover: bool = True,
+) -> Catalog:
+    """Assemble the catalog; runs Ollama discovery (in parallel across hosts) when enabled."""
+    statuses: dict[str, ProviderStatus] = {}
+    models: list[Model] = []
+    cache = ShowCache(show_cache_path(state))
+    jobs: dict[str, asyncio.Task[DiscoveryResult]] = {}
+
+    implicit_off = ""
+    if "ollama" in config.providers:
+        implicit_off = "an explicit models.providers.ollama entry switches discovery off"
+    elif not (env.get("OLLAMA_API_KEY") or has_profile("ollama", state)):
+        implicit_off = "OLLAMA_API_KEY is not set and there is no ollama auth profile"
+    else:
+        url = (
+            parse_ollama_host(env["OLLAMA_HOST"]) if env.get("OLLAMA_HOST") else DEFAULT_OLLAMA_URL
+        )
+        key = resolve_api_key("ollama", config, env, state, env_var="OLLAMA_API_KEY")
+        local = is_local_url(url)
+        statuses["ollama"] = ProviderStatus("ollama", "ollama", url, "discovered", key, True, local)
+        if discover:
+            jobs["ollama"] = asyncio.ensure_future(
+                discover_ollama_models(http, url, provider="ollama", cache=cache, local=local)
+            )
+
+    for pid, provider in config.providers.items():
+        api = _default_api(pid, provider)
+        base = provider.baseUrl or _default_base_url(pid, api, env)
+        if api == "ollama":
+            base = native_base_url(base)
+        builtin = builtin_providers().get(pid)
+        env_var = builtin.env_var if builtin else ("OLLAMA_API_KEY" if api == "ollama" else None)
+        key = resolve_api_key(pid, config, env, state, env_var=env_var)
+        local = api == "ollama" or is_local_url(base)
+        available = local or key is not None
+        note = "" if available else f"no API key (set {env_var or 'apiKey in the provider entry'})"
+        if api == "ollama" and not provider.models:
+            note = (
+                "explicit entry lists no models, and an explicit entry switches discovery off:"
+                " add models to it, or remove it to discover models automatically"
+            )
+        statuses[pid] = ProviderStatus(pid, api, base, "explicit", key, available, local, note=note)
+        models += _explicit_models(pid, api, base, provider, local)
+
+    for pid, builtin in builtin_providers().items():
+        if pid in statuses:
+            continue
+        key = resolve_api_key(pid, config, env, state, env_var=builtin.env_var)
+        note = "" if key else f"no API key (set {builtin.env_var} or run `openclaw auth add`)"
+        statuses[pid] = ProviderStatus(
+            pid, builtin.api, builtin.base_url, "builtin", key, key is not None, False, note=note
+        )
+        empty = Provider()
+        models += [
+            _model_from_entry(pid, builtin.api, builtin.base_url, empty, m, False)
+            for m in builtin.models
+        ]
+
+    discovered: list[Model] = []
+    for pid, job in jobs.items():
+        result = await job
+        old = statuses[pid]
+        note = "" if result.reachable else result.error
+        statuses[pid] = ProviderStatus(
+            pid, old.api, old.base_url, old.origin, old.key, result.reachable, old.local,
+            discovery=result, note=note,
+        )  # fmt: skip
+        discovered += result.models
+
+    selection = config.agent_defaults.model
+    fallbacks = tuple(selection.fallbacks or ()) if selection else ()
+    return Catalog(
+        models=tuple(discovered + models),
+        providers=statuses,
+        primary_ref=selection.primary if selection else None,
+        fallback_refs=fallbacks,
+        implicit_ollama=implicit_off,
+    )

@@ -1,0 +1,330 @@
+"""Find the models of an Ollama server: `GET /api/tags`, then `POST /api/show` for each model.
+
+Rules (from the provider documentation): keep only models whose capabilities include `tools`;
+`thinking` marks a model `reasoning`; the context window is `model_info["<arch>.context_length"]`
+(else any `*.context_length` key, else 8192); `maxTokens` is ten times the window; every cost is 0;
+`vision` adds image input. A server too old to report capabilities keeps no model.
+
+`/api/show` answers are cached on disk by model digest, so a warm run sends only `/api/tags`; a
+re-pulled model (new digest) is asked again. Shows run in parallel, at most `concurrency` at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from openclaw.providers.errors import connection_detail
+from openclaw.providers.model import Cost, Model
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = [
+    "DEFAULT_CONTEXT_WINDOW",
+    "DiscoveryResult",
+    "ShowCache",
+    "ShowInfo",
+    "SkippedModel",
+    "discover_ollama_models",
+    "list_loaded_models",
+    "model_from_show",
+    "parse_show",
+]
+
+DEFAULT_CONTEXT_WINDOW = 8192
+_NUM_CTX = re.compile(r"^num_ctx\s+(\d+)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class ShowInfo:
+    """What discovery keeps of one `/api/show` answer."""
+
+    capabilities: tuple[str, ...] | None  # None: the server does not report capabilities
+    context_length: int | None
+    num_ctx: int | None  # PARAMETER num_ctx of the Modelfile
+    family: str
+    architecture: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "capabilities": None if self.capabilities is None else list(self.capabilities),
+            "context_length": self.context_length,
+            "num_ctx": self.num_ctx,
+            "family": self.family,
+            "architecture": self.architecture,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ShowInfo:
+        caps = data.get("capabilities")
+        return cls(
+            capabilities=None if caps is None else tuple(caps),
+            context_length=data.get("context_length"),
+            num_ctx=data.get("num_ctx"),
+            family=data.get("family", ""),
+            architecture=data.get("architecture", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedModel:
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveryResult:
+    base_url: str
+    reachable: bool
+    models: tuple[Model, ...] = ()
+    skipped: tuple[SkippedModel, ...] = ()
+    error: str = ""  # why the server could not be asked, in the user's words
+    error_kind: str = ""  # "connection" | "timeout" | "http"
+    capabilities_reported: bool = True
+    installed: int = 0  # models listed by /api/tags
+    elapsed: float = 0.0
+    shows_sent: int = 0
+
+
+def parse_show(body: dict[str, Any]) -> ShowInfo:
+    info = body.get("model_info") or {}
+    arch = str(info.get("general.architecture") or "")
+    context = info.get(f"{arch}.context_length") if arch else None
+    if not isinstance(context, int):
+        context = next(
+            (v for k, v in info.items() if k.endswith(".context_length") and isinstance(v, int)),
+            None,
+        )
+    match = _NUM_CTX.search(str(body.get("parameters") or ""))
+    caps = body.get("capabilities")
+    details = body.get("details") or {}
+    return ShowInfo(
+        capabilities=tuple(str(c) for c in caps) if isinstance(caps, list) else None,
+        context_length=context if isinstance(context, int) and context > 0 else None,
+        num_ctx=int(match.group(1)) if match else None,
+        family=str(details.get("family") or arch),
+        architecture=arch,
+    )
+
+
+def model_from_show(
+    provider: str, base_url: str, tag: dict[str, Any], show: ShowInfo, *, local: bool
+) -> Model:
+    name = str(tag.get("model") or tag.get("name"))
+    window = show.context_length or DEFAULT_CONTEXT_WINDOW
+    caps = show.capabilities or ()
+    return Model(
+        provider=provider,
+        id=name,
+        api="ollama",
+        base_url=base_url,
+        name=name,
+        reasoning="thinking" in caps,
+        input=("text", "image") if "vision" in caps else ("text",),
+        context_window=window,
+        max_tokens=window * 10,
+        cost=Cost(),
+        tools=True,
+        local=local,
+        modelfile_num_ctx=show.num_ctx or 0,
+        digest=str(tag.get("digest") or ""),
+        family=show.family,
+        size=int(tag.get("size") or 0),
+    )
+
+
+class ShowCache:
+    """`/api/show` facts by digest, in one small JSON file; an unreadable file counts as empty."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._entries: dict[str, dict[str, Any]] | None = None
+        self._dirty = False
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        if self._entries is None:
+            try:
+                data = json.loads(self.path.read_text())
+                self._entries = data if isinstance(data, dict) else {}
+            except (OSError, ValueError):
+                self._entries = {}
+        return self._entries
+
+    def get(self, digest: str) -> ShowInfo | None:
+        entry = self._load().get(digest) if digest else None
+        try:
+            return ShowInfo.from_json(entry) if entry else None
+        except (TypeError, AttributeError):
+            return None
+
+    def put(self, digest: str, info: ShowInfo) -> None:
+        if digest:
+            self._load()[digest] = info.to_json()
+            self._dirty = True
+
+    def save(self, keep: set[str] | None = None) -> None:
+        """Write if anything changed; `keep` drops digests no server lists any more."""
+        entries = self._load()
+        if keep is not None:
+            stale = [d for d in entries if d not in keep]
+            for digest in stale:
+                del entries[digest]
+            self._dirty = self._dirty or bool(stale)
+        if not self._dirty:
+            return
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(entries, separators=(",", ":")))
+        os.replace(tmp, self.path)
+        self._dirty = False
+
+
+async def _get_json(
+    http: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    timeout: aiohttp.ClientTimeout,
+    body: dict[str, Any] | None = None,
+) -> Any:
+    async with http.request(method, url, json=body, timeout=timeout) as response:
+        if response.status >= 400:
+            text = (await response.text())[:300]
+            with contextlib.suppress(ValueError, AttributeError):
+                text = json.loads(text).get("error", text)
+            raise _HTTPStatusError(response.status, text)
+        return await response.json(content_type=None)
+
+
+class _HTTPStatusError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+
+
+async def discover_ollama_models(
+    http: aiohttp.ClientSession,
+    base_url: str,
+    *,
+    provider: str = "ollama",
+    cache: ShowCache | None = None,
+    concurrency: int = 12,
+    connect_timeout: float = 1.0,
+    request_timeout: float = 10.0,
+    local: bool = True,
+) -> DiscoveryResult:
+    import aiohttp
+
+    started = time.perf_counter()
+    timeout = aiohttp.ClientTimeout(
+        total=request_timeout, sock_connect=connect_timeout, connect=connect_timeout
+    )
+    try:
+        tags = await _get_json(http, "GET", f"{base_url}/api/tags", timeout)
+    except (aiohttp.ClientConnectionError, OSError) as error:
+        kind = "timeout" if isinstance(error, asyncio.TimeoutError) else "connection"
+        return DiscoveryResult(base_url, False, error=_describe(error, base_url), error_kind=kind)
+    except TimeoutError:
+        return DiscoveryResult(
+            base_url,
+            False,
+            error=f"Ollama did not answer at {base_url} within {connect_timeout:g} s",
+            error_kind="timeout",
+        )
+    except (_HTTPStatusError, ValueError) as error:
+        return DiscoveryResult(
+            base_url, False, error=f"{base_url}/api/tags failed: {error}", error_kind="http"
+        )
+
+    entries = [t for t in (tags.get("models") or []) if isinstance(t, dict)]
+    limit = asyncio.Semaphore(concurrency)
+    shows_sent = 0
+
+    async def show(tag: dict[str, Any]) -> ShowInfo | str:
+        nonlocal shows_sent
+        digest = str(tag.get("digest") or "")
+        cached = cache.get(digest) if cache else None
+        if cached is not None:
+            return cached
+        name = str(tag.get("model") or tag.get("name"))
+        async with limit:
+            shows_sent += 1
+            try:
+                body = await _get_json(
+                    http, "POST", f"{base_url}/api/show", timeout, {"model": name, "name": name}
+                )
+            except (TimeoutError, aiohttp.ClientError, _HTTPStatusError, ValueError) as e:
+                return f"/api/show failed: {e or type(e).__name__}"
+        info = parse_show(body if isinstance(body, dict) else {})
+        if cache is not None:
+            cache.put(digest, info)
+        return info
+
+    answers = await asyncio.gather(*(show(t) for t in entries))
+    models: list[Model] = []
+    skipped: list[SkippedModel] = []
+    reported = True
+    for tag, answer in zip(entries, answers, strict=True):
+        name = str(tag.get("model") or tag.get("name"))
+        if isinstance(answer, str):
+            skipped.append(SkippedModel(name, answer))
+        elif answer.capabilities is None:
+            reported = False
+            skipped.append(SkippedModel(name, "the server does not report capabilities (too old)"))
+        elif "tools" not in answer.capabilities:
+            caps = ", ".join(answer.capabilities) or "none"
+            skipped.append(SkippedModel(name, f"does not report the tools capability ({caps})"))
+        else:
+            models.append(model_from_show(provider, base_url, tag, answer, local=local))
+    if cache is not None:
+        cache.save()
+    return DiscoveryResult(
+        base_url,
+        True,
+        tuple(models),
+        tuple(skipped),
+        capabilities_reported=reported,
+        installed=len(entries),
+        elapsed=time.perf_counter() - started,
+        shows_sent=shows_sent,
+    )
+
+
+def _describe(error: BaseException, base_url: str) -> str:
+    detail = connection_detail(error)
+    if detail == "connection refused":
+        return f"connection refused at {base_url} (is Ollama running? start it with `ollama serve`)"
+    return f"cannot reach Ollama at {base_url}: {detail}"
+
+
+async def list_loaded_models(
+    http: aiohttp.ClientSession, base_url: str, connect_timeout: float = 1.0
+) -> tuple[bool, str, list[dict[str, Any]]]:
+    """`GET /api/ps`: (reachable, error, the loaded models with size, VRAM, context, expiry)."""
+    import aiohttp
+
+    timeout = aiohttp.ClientTimeout(total=10, sock_connect=connect_timeout)
+    try:
+        body = await _get_json(http, "GET", f"{base_url}/api/ps", timeout)
+    except (TimeoutError, aiohttp.ClientError, OSError, _HTTPStatusError, ValueError) as e:
+        return False, _describe(e, base_url), []
+    loaded = [
+        {
+            "name": str(m.get("model") or m.get("name")),
+            "size": int(m.get("size") or 0),
+            "size_vram": int(m.get("size_vram") or 0),
+            "context_length": m.get("context_length"),
+            "expires_at": m.get("expires_at"),
+            "digest": m.get("digest", ""),
+        }
+        for m in (body.get("models") or [])
+        if isinstance(m, dict)
+    ]
+    return True, "", loaded

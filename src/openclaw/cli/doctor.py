@@ -1,0 +1,50 @@
+"""`openclaw doctor`: find what is wrong with the setup and print the command that fixes it."""
+
+from __future__ import annotations
+
+import argparse
+
+from openclaw.cli.common import Setup, run_async, with_catalog
+from openclaw.cli.render import print_json
+from openclaw.errors import ConfigError
+
+__all__ = ["main"]
+
+MARK = {"error": "✗", "warning": "!", "info": "·"}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="openclaw doctor", description="Check the setup; exit 1 when something is wrong."
+    )
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    from openclaw.runtime.diagnose import Finding, diagnose
+
+    async def action(setup: Setup) -> list[Finding]:
+        return await diagnose(setup.catalog, setup.http)
+
+    try:
+        findings = run_async(with_catalog(action))
+    except ConfigError as error:
+        findings = [
+            Finding(
+                "config-invalid",
+                "error",
+                str(error).splitlines()[0],
+                "openclaw config validate",
+                tuple(error.problems),
+            )
+        ]
+    healthy = not any(f.severity == "error" for f in findings)
+    if args.json:
+        print_json({"healthy": healthy, "findings": [f.to_json() for f in findings]})
+        return 0 if healthy else 1
+    for finding in findings:
+        print(f"{MARK[finding.severity]} {finding.problem}")
+        for line in finding.details:
+            print(f"    {line}")
+        if finding.fix:
+            print(f"    fix: {finding.fix}")
+    print("All good." if healthy else "Problems found; fix the ones marked ✗ above.")
+    return 0 if healthy else 1

@@ -1,0 +1,312 @@
+"""`openclaw models`: list, status, set, fallbacks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from openclaw.cli.common import Setup, run_async, with_catalog
+from openclaw.cli.render import print_json, table
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="openclaw models", description="Models: list and select.")
+    sub = parser.add_subparsers(dest="action", metavar="ACTION")
+    ls = sub.add_parser("list", help="the models you can use")
+    ls.add_argument("--all", action="store_true", help="include providers without a key")
+    ls.add_argument("--local", action="store_true", help="only models on your machine/network")
+    ls.add_argument("--provider", metavar="ID", help="only this provider's models")
+    ls.add_argument("--plain", action="store_true", help="keys only, one per line")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    st = sub.add_parser("status", help="config path, selection, provider auth and reachability")
+    st.add_argument("--json", action="store_true")
+    mset = sub.add_parser("set", help="set the primary model")
+    mset.add_argument("ref", metavar="REF", help="provider/model, e.g. ollama/qwen3:8b")
+    mset.add_argument(
+        "--force", action="store_true", help="set it even if it is not in the catalog"
+    )
+    fb = sub.add_parser("fallbacks", help="the models tried, in order, when the primary fails")
+    fb_sub = fb.add_subparsers(dest="fb_action", metavar="ACTION")
+    fb_sub.add_parser("list").add_argument("--json", action="store_true")
+    for name in ("add", "remove"):
+        one = fb_sub.add_parser(name)
+        one.add_argument("ref", metavar="REF")
+        if name == "add":
+            one.add_argument("--force", action="store_true")
+    fb_sub.add_parser("clear")
+    ps = sub.add_parser("ps", help="models loaded in memory on each Ollama host")
+    ps.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv or ["list"])
+    if args.action == "fallbacks" and args.fb_action is None:
+        args.fb_action = "list"
+        args.json = False
+    handlers = {
+        "list": _list,
+        "status": _status,
+        "set": _set,
+        "fallbacks": _fallbacks,
+        "ps": _ps,
+    }
+    handler = handlers[args.action]
+
+    async def action(setup: Setup) -> int:
+        return await handler(setup, args)
+
+    quick = args.action == "fallbacks" and args.fb_action in ("list", "clear")
+    return run_async(with_catalog(action, discover=not quick))
+
+
+def _tags(setup: Setup, key: str, reasoning: bool, tools: bool) -> list[str]:
+    selection = setup.catalog.selection()
+    tags = []
+    if selection.primary and selection.primary.key == key:
+        tags.append("default")
+    for n, model in enumerate(selection.fallbacks, 1):
+        if model.key == key:
+            tags.append(f"fallback#{n}")
+    if reasoning:
+        tags.append("reasoning")
+    if not tools:
+        tags.append("no-tools")
+    return tags
+
+
+def _context(tokens: int) -> str:
+    if tokens >= 1024 * 1024 and tokens % (1024 * 1024) == 0:
+        return f"{tokens // (1024 * 1024)}M"
+    return f"{round(tokens / 1024)}k" if tokens >= 1024 else str(tokens)
+
+
+def report_unreachable(setup: Setup) -> None:
+    """Say on stderr which providers could not be reached or are switched off, and why."""
+    for status in setup.catalog.providers.values():
+        result = status.discovery
+        if result is not None and not result.reachable:
+            print(f"warning: {status.id}: {result.error}", file=sys.stderr)
+    for note in setup.catalog.selection().notes:
+        print(f"note: {note}", file=sys.stderr)
+
+
+async def _list(setup: Setup, args: argparse.Namespace) -> int:
+    catalog = setup.catalog
+    models = list(catalog.models if args.all else catalog.available())
+    if args.local:
+        models = [m for m in models if m.local]
+    if args.provider:
+        models = [m for m in models if m.provider == args.provider]
+    rows: list[dict[str, Any]] = []
+    for m in models:
+        status = catalog.providers[m.provider]
+        rows.append(
+            {
+                "key": m.key,
+                "provider": m.provider,
+                "id": m.id,
+                "name": m.name,
+                "input": list(m.input),
+                "reasoning": m.reasoning,
+                "contextWindow": m.context_window,
+                "maxTokens": m.max_tokens,
+                "cost": {
+                    "input": m.cost.input,
+                    "output": m.cost.output,
+                    "cacheRead": m.cost.cache_read,
+                    "cacheWrite": m.cost.cache_write,
+                },
+                "local": m.local,
+                "available": status.available,
+                "tools": m.tools,
+                "tags": _tags(setup, m.key, m.reasoning, m.tools),
+            }
+        )
+    if args.json:
+        notes = [s.note for s in catalog.providers.values() if s.note and s.discovery]
+        print_json({"count": len(rows), "models": rows, "warnings": notes})
+        return 0
+    if args.plain:
+        for row in rows:
+            print(row["key"])
+        return 0
+    if rows:
+        print(
+            table(
+                ["Model", "Input", "Ctx", "Local", "Auth", "Tags"],
+                [
+                    [
+                        r["key"],
+                        "+".join(r["input"]),
+                        _context(r["contextWindow"]),
+                        "yes" if r["local"] else "no",
+                        "yes" if r["available"] else "no",
+                        ",".join(r["tags"]) or "-",
+                    ]
+                    for r in rows
+                ],
+            )
+        )
+    else:
+        print("No models available. Run `openclaw doctor` to see why.")
+    report_unreachable(setup)
+    return 0
+
+
+async def _status(setup: Setup, args: argparse.Namespace) -> int:
+    from openclaw.auth import redact
+
+    catalog = setup.catalog
+    selection = catalog.selection()
+    providers: list[dict[str, Any]] = []
+    for status in catalog.providers.values():
+        result = status.discovery
+        providers.append(
+            {
+                "id": status.id,
+                "api": status.api,
+                "baseUrl": status.base_url,
+                "origin": status.origin,
+                "auth": (
+                    {"source": status.key.source, "key": redact(status.key.value)}
+                    if status.key
+                    else None
+                ),
+                "available": status.available,
+                "reachable": None if result is None else result.reachable,
+                "latencyMs": None if result is None else round(result.elapsed * 1000, 1),
+                "models": sum(1 for m in catalog.models if m.provider == status.id),
+                "note": status.note,
+            }
+        )
+    data: dict[str, Any] = {
+        "configPath": str(setup.loaded.path),
+        "configExists": setup.loaded.exists,
+        "primary": selection.primary.key if selection.primary else catalog.primary_ref,
+        "fallbacks": [m.key for m in selection.fallbacks] or list(catalog.fallback_refs),
+        "notes": list(selection.notes),
+        "problems": list(selection.problems),
+        "providers": providers,
+    }
+    if args.json:
+        print_json(data)
+        return 0
+    exists = "" if setup.loaded.exists else " (not created yet)"
+    print(f"Config      : {data['configPath']}{exists}")
+    print(f"Primary     : {data['primary'] or '(none)'}")
+    print(f"Fallbacks   : {', '.join(data['fallbacks']) or '(none)'}")
+    for line in selection.notes + selection.problems:
+        print(f"  ! {line}")
+    print()
+    rows = []
+    for p in providers:
+        auth = f"{p['auth']['source']} {p['auth']['key']}" if p["auth"] else "-"
+        if p["reachable"] is None:
+            reach = "not checked"
+        else:
+            reach = f"yes ({p['latencyMs']} ms)" if p["reachable"] else "NO"
+        rows.append([p["id"], p["api"], p["baseUrl"], auth, reach, str(p["models"]), p["note"]])
+    print(table(["Provider", "API", "URL", "Auth", "Reachable", "Models", "Note"], rows))
+    return 0
+
+
+async def _set(setup: Setup, args: argparse.Namespace) -> int:
+    from openclaw.config.edit import set_value
+
+    ref = _checked_ref(setup, args.ref, args.force)
+    set_value(setup.loaded.path, "agents.defaults.model.primary", ref)
+    print(f"primary model: {ref}")
+    return 0
+
+
+def _checked_ref(setup: Setup, ref: str, force: bool) -> str:
+    from openclaw.catalog.model import ModelRef
+
+    parsed = ModelRef.parse(ref)
+    if force:
+        return str(parsed)
+    return setup.catalog.resolve(str(parsed)).key
+
+
+async def _fallbacks(setup: Setup, args: argparse.Namespace) -> int:
+    from openclaw.config.edit import set_value, unset_value
+
+    current = list(setup.catalog.fallback_refs)
+    path = "agents.defaults.model.fallbacks"
+    if args.fb_action == "list":
+        if getattr(args, "json", False):
+            print_json({"fallbacks": current})
+        else:
+            for n, ref in enumerate(current, 1):
+                print(f"{n}. {ref}")
+            if not current:
+                print("(no fallbacks: add one with `openclaw models fallbacks add REF`)")
+        return 0
+    if args.fb_action == "add":
+        ref = _checked_ref(setup, args.ref, args.force)
+        if ref in current:
+            print(f"{ref} is already a fallback")
+            return 0
+        set_value(setup.loaded.path, path, [*current, ref])
+        print(f"fallbacks: {', '.join([*current, ref])}")
+        return 0
+    if args.fb_action == "remove":
+        target = setup.catalog.find(args.ref)
+        kept = [
+            r
+            for r in current
+            if r != args.ref and (target is None or setup.catalog.find(r) != target)
+        ]
+        if len(kept) == len(current):
+            print(f"error: {args.ref} is not a fallback", file=sys.stderr)
+            return 1
+        set_value(setup.loaded.path, path, kept)
+        print(f"fallbacks: {', '.join(kept) or '(none)'}")
+        return 0
+    unset_value(setup.loaded.path, path)
+    print("fallbacks cleared")
+    return 0
+
+
+async def _ps(setup: Setup, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from openclaw.catalog.ollama_discovery import list_loaded_models
+
+    hosts = {s.id: s.base_url for s in setup.catalog.providers.values() if s.api == "ollama"}
+    if not hosts:
+        print("No Ollama provider is configured or discovered. Run `openclaw doctor`.")
+        return 1
+    answers = await asyncio.gather(*(list_loaded_models(setup.http, u) for u in hosts.values()))
+    data: list[dict[str, Any]] = [
+        {"provider": pid, "baseUrl": url, "reachable": ok, "error": err, "models": loaded}
+        for (pid, url), (ok, err, loaded) in zip(hosts.items(), answers, strict=True)
+    ]
+    if args.json:
+        print_json({"hosts": data})
+        return 0 if all(h["reachable"] for h in data) else 1
+    rows = []
+    for host in data:
+        if not host["reachable"]:
+            print(f"{host['provider']}: {host['error']}", file=sys.stderr)
+        for m in host["models"]:
+            vram = m["size_vram"] / m["size"] if m["size"] else 0
+            rows.append(
+                [
+                    f"{host['provider']}/{m['name']}",
+                    f"{m['size'] / 2**30:.1f} GiB",
+                    f"{vram:.0%} GPU",
+                    str(m["context_length"] or "?"),
+                    m["expires_at"] or "-",
+                ]
+            )
+    if rows:
+        print(table(["Model", "Size", "Processor", "Context", "Until"], rows))
+    else:
+        print("No models are loaded.")
+    return 0 if all(h["reachable"] for h in data) else 1

@@ -1,0 +1,397 @@
+"""Read `openclaw.json`: parse JSON5, substitute `${VAR}`, validate, report every problem at once.
+
+Each problem names the file, the line and the key path, in the words a user would use:
+
+    openclaw.json:12 models.providers.ollama.models[0].contextWindow: expected an integer, got "abc"
+    openclaw.json:4 agents.defaults.model.fallbak: unknown key (did you mean `fallbacks`?)
+
+A missing file is an empty config. `${VAR}` in any string is replaced from the environment (the
+process environment first, then the file's own `env` block); `$${VAR}` writes `${VAR}` literally.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+import re
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Union
+
+from pydantic import BaseModel, ValidationError
+
+from openclaw.config.paths_expr import Segment, format_path
+from openclaw.config.schema import Config
+from openclaw.errors import ConfigError
+from openclaw.paths import config_path
+
+if TYPE_CHECKING:
+    from openclaw.config.document import Document
+
+__all__ = [
+    "Checked",
+    "LoadedConfig",
+    "Problem",
+    "check_document",
+    "is_secret_key",
+    "load_config",
+    "read_config_text",
+    "schema_at",
+]
+
+_ENV_REF = re.compile(r"(\$?)\$\{([A-Z_][A-Z0-9_]*)\}")
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config and where it came from. `exists` is False for a missing file."""
+
+    path: Path
+    config: Config
+    exists: bool
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: the key path, the line it is on and what is wrong."""
+
+    path: tuple[Segment, ...]
+    line: int
+    message: str
+
+    def render(self, file_name: str) -> str:
+        where = f" {format_path(self.path)}" if self.path else ""
+        return f"{file_name}:{self.line}{where}: {self.message}"
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        """The same finding before and after an edit (lines move, paths and messages do not)."""
+        return format_path(self.path), self.message
+
+
+@dataclass
+class Checked:
+    config: Config | None
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> LoadedConfig:
+    """Load and validate the config file; raise `ConfigError` listing every problem."""
+    from openclaw.config.document import Document
+
+    env = os.environ if env is None else env
+    path = config_path(env) if path is None else path
+    text = read_config_text(path)
+    if text is None:
+        return LoadedConfig(path=path, config=Config(), exists=False)
+    checked = check_document(Document.parse(text, path), env)
+    if checked.problems or checked.config is None:
+        raise invalid_config_error(path, checked.problems)
+    return LoadedConfig(
+        path=path, config=checked.config, exists=True, warnings=tuple(checked.warnings)
+    )
+
+
+def invalid_config_error(
+    path: Path, problems: Sequence[Problem], head: str | None = None
+) -> ConfigError:
+    count = len(problems)
+    noun = "problem" if count == 1 else "problems"
+    head = head or f"{path} has {count} {noun} (fix, then check with `openclaw config validate`)"
+    return ConfigError(head, [p.render(path.name) for p in problems])
+
+
+def read_config_text(path: Path) -> str | None:
+    """The file's text, or None when it does not exist."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a directory, not a config file") from None
+    except PermissionError:
+        raise ConfigError(
+            f"cannot read {path}: permission denied (check its owner and mode)"
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror or error}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path} is not UTF-8 text",
+            [
+                f"{path.name}:{line}: byte {raw[error.start]:#04x} is not UTF-8: "
+                "save the file as UTF-8"
+            ],
+        ) from None
+
+
+def check_document(
+    doc: Document, env: Mapping[str, str], *, missing_env_is_error: bool = True
+) -> Checked:
+    """Substitute `${VAR}` and validate. Missing variables are problems, or warnings if asked."""
+    data = doc.data()
+    result = Checked(config=None, warnings=list(doc.duplicates))
+    name = doc.source.name
+
+    def missing(path: tuple[Segment, ...], var: str, empty: bool) -> None:
+        state = "is empty" if empty else "is not set"
+        problem = Problem(
+            path,
+            doc.line_of(path),
+            f"environment variable {var} {state} (the value refers to ${{{var}}}): "
+            f"export it, or write $${{{var}}} to keep the text as it is",
+        )
+        if missing_env_is_error:
+            result.problems.append(problem)
+        else:
+            result.warnings.append(problem.render(name))
+
+    substituted = _substitute(data, _effective_env(data, env), (), missing)
+    for path, old, new in _renamed_keys(substituted, Config, ()):
+        result.warnings.append(
+            f"{name}:{doc.line_of(path)} {format_path(path)}: `{old}` is the old name of "
+            f"`{new}`; it is read as `{new}` (rename it)"
+        )
+    try:
+        result.config = Config.model_validate(substituted)
+    except ValidationError as error:
+        result.problems.extend(_problem(doc, raw) for raw in error.errors(include_url=False))
+    result.problems.sort(key=lambda p: p.line)
+    return result
+
+
+# --- environment substitution ------------------------------------------------------------------
+
+
+def _effective_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
+    """The process environment, plus variables from the file's `env` block where it has none."""
+    merged: dict[str, str] = {}
+    block = data.get("env")
+    if isinstance(block, dict):
+        nested = block.get("vars")
+        for source in (nested if isinstance(nested, dict) else {}, block):
+            for key, value in source.items():
+                if isinstance(value, str) and _ENV_NAME.fullmatch(key):
+                    merged.setdefault(key, value)
+    merged.update(env)
+    return merged
+
+
+def _substitute(
+    value: Any,
+    env: Mapping[str, str],
+    path: tuple[Segment, ...],
+    missing: Callable[[tuple[Segment, ...], str, bool], None],
+) -> Any:
+    if isinstance(value, str):
+        if "${" not in value:
+            return value
+
+        def replace(match: re.Match[str]) -> str:
+            escaped, var = match.group(1), match.group(2)
+            if escaped:
+                return "${" + var + "}"
+            found = env.get(var)
+            if not found:
+                missing(path, var, found == "")
+                return match.group(0)
+            return found
+
+        return _ENV_REF.sub(replace, value)
+    if isinstance(value, dict):
+        return {k: _substitute(v, env, (*path, k), missing) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, env, (*path, i), missing) for i, v in enumerate(value)]
+    return value
+
+
+# --- the schema, walked by key path ------------------------------------------------------------
+
+
+def _unwrap(annotation: Any) -> Any:
+    """`X | None` -> X."""
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return _unwrap(args[0])
+    return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def schema_at(segments: Sequence[Segment]) -> Any:
+    """The type the schema expects at a key path (`Any` inside free-form sections), or None."""
+    annotation: Any = Config
+    for segment in segments:
+        annotation = _unwrap(annotation)
+        origin = typing.get_origin(annotation)
+        if annotation is Any:
+            return Any
+        if _is_model(annotation) and isinstance(segment, str):
+            model: type[BaseModel] = annotation
+            name = getattr(model, "RENAMED_KEYS", {}).get(segment, segment)
+            info = model.model_fields.get(name)
+            if info is None:
+                return None
+            annotation = info.annotation
+        elif origin is dict and isinstance(segment, str):
+            annotation = typing.get_args(annotation)[1]
+        elif origin is list and isinstance(segment, int):
+            annotation = typing.get_args(annotation)[0]
+        else:
+            return None
+    return _unwrap(annotation)
+
+
+def _renamed_keys(
+    value: Any, annotation: Any, path: tuple[Segment, ...]
+) -> Iterator[tuple[tuple[Segment, ...], str, str]]:
+    annotation = _unwrap(annotation)
+    origin = typing.get_origin(annotation)
+    if _is_model(annotation) and isinstance(value, dict):
+        renamed: dict[str, str] = getattr(annotation, "RENAMED_KEYS", {})
+        for key, item in value.items():
+            if key in renamed:
+                yield (*path, key), key, renamed[key]
+            info = annotation.model_fields.get(renamed.get(key, key))
+            if info is not None:
+                yield from _renamed_keys(item, info.annotation, (*path, key))
+    elif origin is dict and isinstance(value, dict):
+        for key, item in value.items():
+            yield from _renamed_keys(item, typing.get_args(annotation)[1], (*path, key))
+    elif origin is list and isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _renamed_keys(item, typing.get_args(annotation)[0], (*path, index))
+
+
+# --- pydantic errors in plain words ------------------------------------------------------------
+
+_SECRET_WORDS = {
+    "key",
+    "apikey",
+    "token",
+    "password",
+    "passwd",
+    "secret",
+    "authorization",
+    "cookie",
+}
+
+
+def is_secret_key(name: str) -> bool:
+    """True for keys that hold credentials: apiKey, token, accessToken, password, Authorization...
+
+    The last word of the name decides, so `maxTokens` or `keyRef` are not secrets.
+    """
+    words = re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name.replace("-", "_"))
+    last = words[-1].lower() if words else name.lower()
+    return last in _SECRET_WORDS or name.lower() in _SECRET_WORDS
+
+
+def _shown(value: Any, secret: bool) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if secret and value is not None and not isinstance(value, bool):
+        kind = "a string" if isinstance(value, str) else "a number"
+        return f"{kind} (not shown: this key holds a secret)"
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= 60 else text[:57] + '..."'
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return repr(value)
+
+
+_TYPE_WORDS = {
+    "int_type": "expected an integer",
+    "int_parsing": "expected an integer",
+    "int_from_float": "expected an integer",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "finite_number": "expected a finite number",
+    "string_type": "expected a string (text in double quotes)",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "list_type": "expected a list [...]",
+    "dict_type": "expected an object { ... }",
+    "model_type": "expected an object { ... }",
+    "model_attributes_type": "expected an object { ... }",
+}
+
+
+def _problem(doc: Document, error: Mapping[str, Any]) -> Problem:
+    loc: tuple[Segment, ...] = tuple(error["loc"])
+    kind: str = error["type"]
+    ctx: dict[str, Any] = error.get("ctx") or {}
+    value = error.get("input")
+    names = [s for s in loc if isinstance(s, str)]
+    secret = bool(names) and is_secret_key(names[-1])
+    got = f", got {_shown(value, secret)}"
+    if kind == "extra_forbidden":
+        message = _unknown_key(loc)
+    elif kind == "missing":
+        message = f"`{loc[-1]}` is required here"
+        return Problem(loc, doc.line_of(loc[:-1]), message)
+    elif kind in _TYPE_WORDS:
+        message = _TYPE_WORDS[kind] + got
+    elif kind == "literal_error":
+        message = _literal(loc, value, ctx, got)
+    elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        bound = {
+            "greater_than": ("greater than", "gt"),
+            "greater_than_equal": ("at least", "ge"),
+            "less_than": ("less than", "lt"),
+            "less_than_equal": ("at most", "le"),
+        }[kind]
+        message = f"must be {bound[0]} {ctx.get(bound[1])}{got}"
+    elif kind == "string_too_short":
+        message = "must not be empty"
+    elif kind == "value_error":
+        message = str(error["msg"]).removeprefix("Value error, ")
+    else:
+        message = str(error["msg"]) + got
+    return Problem(loc, doc.line_of(loc), message)
+
+
+def _unknown_key(loc: tuple[Segment, ...]) -> str:
+    key = str(loc[-1])
+    parent = schema_at(loc[:-1])
+    known = list(parent.model_fields) if _is_model(parent) else []
+    lowered = {name.lower(): name for name in known}
+    guess = lowered.get(key.lower()) or next(iter(difflib.get_close_matches(key, known, n=1)), None)
+    if guess:
+        return f"unknown key `{key}` (did you mean `{guess}`?)"
+    if known and len(known) <= 12:
+        return f"unknown key `{key}` (known keys here: {', '.join(known)})"
+    return f"unknown key `{key}`"
+
+
+def _literal(loc: tuple[Segment, ...], value: Any, ctx: Mapping[str, Any], got: str) -> str:
+    annotation = schema_at(loc)
+    is_literal = typing.get_origin(annotation) is Literal
+    choices = [str(c) for c in typing.get_args(annotation)] if is_literal else []
+    if not choices:
+        return f"expected one of {ctx.get('expected', 'the allowed values')}{got}"
+    listed = ", ".join(json.dumps(c) for c in choices)
+    guess = difflib.get_close_matches(str(value), choices, n=1) if isinstance(value, str) else []
+    hint = f" (did you mean {json.dumps(guess[0])}?)" if guess else ""
+    return f"expected one of {listed}{got}{hint}"

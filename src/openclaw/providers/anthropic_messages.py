@@ -1,0 +1,438 @@
+"""Anthropic Messages: `POST {base_url}/v1/messages`, streamed as named server-sent events.
+
+What this module guarantees:
+- the system prompt goes in the top-level `system`; tool results are `tool_result` blocks in a
+  user message, and consecutive user-side messages (tool results, then a question) are merged
+  into one, because roles must alternate; an assistant message with nothing to send is dropped;
+- thinking is kept with its signature, and sent back only with it (the API refuses thinking it
+  cannot verify); text and `tool_use` blocks are assembled per block index, a tool call's input
+  from its `input_json_delta` fragments, announced when its block stops;
+- `max_tokens` is always sent: `options.max_tokens`, else the model's limit up to 8192. For a
+  reasoning model asked to think (low/medium/high) `thinking.budget_tokens` is 1024/4096/16384,
+  and `max_tokens` is raised by the budget when it would not leave room for an answer;
+  `temperature` is sent only when given and thinking is off (the API requires the default then);
+- `event: error` mid-stream is an `Error` (`overloaded_error` -> busy, `rate_limit_error` ->
+  rate_limit, else server), and so is a stream that ends without `message_stop`
+  (`stream_incomplete`); both carry the partial message;
+- usage: `input_tokens` (uncached), `cache_read_input_tokens`, `cache_creation_input_tokens` and
+  `output_tokens`, the last value seen of each;
+- `params.streaming: false` sends one plain request and yields the same events from its answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from openclaw.providers.errors import (
+    connection_detail,
+    describe,
+    kind_for_exception,
+    kind_for_status,
+    parse_retry_after,
+)
+from openclaw.providers.events import (
+    AssistantMessage,
+    Context,
+    Done,
+    Error,
+    ErrorKind,
+    Start,
+    StopReason,
+    StreamEvent,
+    StreamOptions,
+    TextDelta,
+    ThinkingDelta,
+    ToolCall,
+    ToolCallEvent,
+    ToolResultMessage,
+    Usage,
+    UserMessage,
+)
+from openclaw.providers.model import Model
+from openclaw.providers.sse import iter_sse
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["ANTHROPIC_VERSION", "THINKING_BUDGETS", "build_request", "stream"]
+
+ANTHROPIC_VERSION = "2023-06-01"
+DEFAULT_MAX_TOKENS = 8192
+DEFAULT_FIRST_BYTE_TIMEOUT = 300.0
+THINKING_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}
+_STOP_REASONS: dict[str, StopReason] = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_use",
+}
+_ERROR_KINDS: dict[str, ErrorKind] = {
+    "overloaded_error": "busy",
+    "rate_limit_error": "rate_limit",
+}
+_IMAGE_TYPES = (
+    ("iVBOR", "image/png"),
+    ("/9j/", "image/jpeg"),
+    ("R0lGOD", "image/gif"),
+    ("UklGR", "image/webp"),
+)
+
+
+def _blocks(message: UserMessage | AssistantMessage | ToolResultMessage) -> list[dict[str, Any]]:
+    match message:
+        case UserMessage(content=content, images=images):
+            blocks: list[dict[str, Any]] = []
+            for data in images:
+                kind = next((k for prefix, k in _IMAGE_TYPES if data.startswith(prefix)), "")
+                source = {"type": "base64", "media_type": kind or "image/png", "data": data}
+                blocks.append({"type": "image", "source": source})
+            return blocks + ([{"type": "text", "text": content}] if content else [])
+        case AssistantMessage():
+            blocks = []
+            if message.thinking and message.thinking_signature:
+                blocks.append(
+                    {
+                        "type": "thinking",
+                        "thinking": message.thinking,
+                        "signature": message.thinking_signature,
+                    }
+                )
+            if message.content:
+                blocks.append({"type": "text", "text": message.content})
+            blocks += [
+                {"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments}
+                for c in message.tool_calls
+            ]
+            return blocks
+        case ToolResultMessage():
+            result = {
+                "type": "tool_result",
+                "tool_use_id": message.tool_call_id,
+                "content": message.content,
+            }
+            return [{**result, "is_error": True}] if message.is_error else [result]
+
+
+def _messages(context: Context) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for message in context.messages:
+        role = "assistant" if isinstance(message, AssistantMessage) else "user"
+        blocks = _blocks(message)
+        if not blocks:
+            continue
+        if out and out[-1]["role"] == role:
+            out[-1]["content"] += blocks
+        else:
+            out.append({"role": role, "content": blocks})
+    for entry in out:  # a lone text block is sent as plain text
+        if len(entry["content"]) == 1 and entry["content"][0]["type"] == "text":
+            entry["content"] = entry["content"][0]["text"]
+    return out
+
+
+def build_request(
+    model: Model, context: Context, options: StreamOptions, streaming: bool = True
+) -> dict[str, Any]:
+    max_tokens = options.max_tokens or min(model.max_tokens, DEFAULT_MAX_TOKENS)
+    body: dict[str, Any] = {
+        "model": model.id,
+        "max_tokens": max_tokens,
+        "messages": _messages(context),
+        "stream": streaming,
+    }
+    if context.system:
+        body["system"] = context.system
+    if context.tools and model.tools:
+        body["tools"] = [
+            {"name": t.name, "description": t.description, "input_schema": t.parameters}
+            for t in context.tools
+        ]
+    budget = THINKING_BUDGETS.get(options.thinking or "") if model.reasoning else None
+    if budget is not None:
+        body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+        if max_tokens <= budget:
+            body["max_tokens"] = budget + max_tokens
+        return body
+    temperature = options.temperature
+    if temperature is None and isinstance(model.params.get("temperature"), int | float):
+        temperature = float(model.params["temperature"])
+    if temperature is not None:
+        body["temperature"] = temperature
+    return body
+
+
+def _merge_usage(usage: Usage, raw: Any) -> Usage:
+    if not isinstance(raw, dict):
+        return usage
+
+    def pick(name: str, current: int) -> int:
+        value = raw.get(name)
+        return value if isinstance(value, int) else current
+
+    return Usage(
+        pick("input_tokens", usage.input),
+        pick("output_tokens", usage.output),
+        pick("cache_read_input_tokens", usage.cache_read),
+        pick("cache_creation_input_tokens", usage.cache_write),
+    )
+
+
+@dataclass
+class _Block:
+    kind: str
+    id: str = ""
+    name: str = ""
+    input: Any = None
+    json_parts: list[str] = field(default_factory=list)
+
+
+class _Assembly:
+    """The message being assembled from the events (or from one whole answer)."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.content: list[str] = []
+        self.thinking: list[str] = []
+        self.signatures: list[str] = []
+        self.blocks: dict[int, _Block] = {}
+        self.calls: list[ToolCall] = []
+        self.usage = Usage()
+        self.stop_reason = ""
+
+    def message(self, stop: StopReason) -> AssistantMessage:
+        # Several thinking blocks cannot be sent back as one: keep a signature only for one.
+        signature = self.signatures[0] if len(self.signatures) == 1 else ""
+        return AssistantMessage(
+            "".join(self.content),
+            "".join(self.thinking),
+            tuple(self.calls),
+            self.model.key,
+            stop,
+            self.usage,
+            signature,
+        )
+
+    def error(
+        self,
+        kind: ErrorKind,
+        detail: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+        timeout: float | None = None,
+    ) -> Error:
+        stop: StopReason = "aborted" if kind == "aborted" else "error"
+        message = describe(kind, self.model, detail, timeout)
+        return Error(kind, message, self.message(stop), status, retry_after)
+
+    def _text(self, text: Any) -> list[StreamEvent]:
+        if not isinstance(text, str) or not text:
+            return []
+        self.content.append(text)
+        return [TextDelta(text)]
+
+    def _thought(self, text: Any) -> list[StreamEvent]:
+        if not isinstance(text, str) or not text:
+            return []
+        self.thinking.append(text)
+        return [ThinkingDelta(text)]
+
+    def add(self, data: dict[str, Any]) -> list[StreamEvent]:
+        """Take one event's data; return what it announces."""
+        index = data.get("index")
+        match data.get("type"):
+            case "message_start":
+                self.usage = _merge_usage(self.usage, (data.get("message") or {}).get("usage"))
+            case "content_block_start":
+                raw = data.get("content_block") or {}
+                block = _Block(str(raw.get("type")), str(raw.get("id") or ""), raw.get("name"))
+                block.input = raw.get("input")
+                self.blocks[int(index or 0)] = block
+                if block.kind == "thinking":
+                    self.signatures.append(str(raw.get("signature") or ""))
+                    return self._thought(raw.get("thinking"))
+                if block.kind == "text":
+                    return self._text(raw.get("text"))
+            case "content_block_delta":
+                return self._delta(self.blocks.get(int(index or 0)), data.get("delta") or {})
+            case "content_block_stop":
+                block = self.blocks.pop(int(index or 0), None)
+                if block is not None and block.kind == "tool_use":
+                    call = self._tool_call(block)
+                    self.calls.append(call)
+                    return [ToolCallEvent(call)]
+            case "message_delta":
+                self.stop_reason = (data.get("delta") or {}).get("stop_reason") or ""
+                self.usage = _merge_usage(self.usage, data.get("usage"))
+        return []
+
+    def _delta(self, block: _Block | None, delta: dict[str, Any]) -> list[StreamEvent]:
+        match delta.get("type"):
+            case "text_delta":
+                return self._text(delta.get("text"))
+            case "thinking_delta":
+                return self._thought(delta.get("thinking"))
+            case "signature_delta" if self.signatures:
+                self.signatures[-1] += str(delta.get("signature") or "")
+            case "input_json_delta" if block is not None:
+                block.json_parts.append(str(delta.get("partial_json") or ""))
+        return []
+
+    @staticmethod
+    def _tool_call(block: _Block) -> ToolCall:
+        text = "".join(block.json_parts).strip()
+        try:
+            arguments = json.loads(text) if text else block.input
+        except ValueError:
+            arguments = {"_raw": text}
+        if not isinstance(arguments, dict):
+            arguments = {} if not text else {"_raw": text}
+        return ToolCall(block.id, str(block.name or ""), arguments)
+
+    def whole(self, answer: dict[str, Any]) -> list[StreamEvent]:
+        """The events of a non-streamed answer, as if it had been streamed."""
+        events = self.add({"type": "message_start", "message": answer})
+        for index, block in enumerate(answer.get("content") or ()):
+            events += self.add(
+                {"type": "content_block_start", "index": index, "content_block": block}
+            )
+            events += self.add({"type": "content_block_stop", "index": index})
+        self.stop_reason = str(answer.get("stop_reason") or "")
+        return [*events, self.done()]
+
+    def done(self) -> Done:
+        reason = _STOP_REASONS.get(self.stop_reason, "stop")
+        return Done(self.message("tool_use" if self.calls else reason))
+
+
+def _error_fields(text: str) -> tuple[str, str]:
+    """(type, message) of an error body (`{"type": "error", "error": {"type", "message"}}`)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return "", text.strip()[:500]
+    error = data.get("error", data) if isinstance(data, dict) else data
+    if isinstance(error, dict):
+        return str(error.get("type") or ""), str(error.get("message") or text).strip()[:500]
+    return "", str(error).strip()[:500]
+
+
+async def _unless_aborted(request: Awaitable[Any], abort: asyncio.Event | None) -> Any:
+    """Await `request`, or return None as soon as `abort` is set (the request is dropped)."""
+    if abort is None:
+        return await request
+    task = asyncio.ensure_future(request)
+    waiter = asyncio.ensure_future(abort.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        if not task.done():
+            task.cancel()
+    if not abort.is_set():
+        return task.result()
+    if not task.cancelled() and task.exception() is None:
+        task.result().close()
+    return None
+
+
+async def stream(
+    model: Model, context: Context, options: StreamOptions, http: aiohttp.ClientSession
+) -> AsyncIterator[StreamEvent]:
+    """Stream one turn. Never raises; ends with exactly one `Done` or `Error`."""
+    import aiohttp
+
+    out = _Assembly(model)
+    yield Start(model.key)
+    streaming = model.params.get("streaming") is not False
+    body = build_request(model, context, options, streaming)
+    headers = {"anthropic-version": ANTHROPIC_VERSION, "content-type": "application/json"}
+    if options.api_key:
+        headers["x-api-key"] = options.api_key
+    headers.update(model.headers)
+    first_byte = options.first_byte_timeout or (
+        model.timeout_ms / 1000 if model.timeout_ms else DEFAULT_FIRST_BYTE_TIMEOUT
+    )
+    timeout = aiohttp.ClientTimeout(
+        total=None, sock_connect=options.connect_timeout, connect=options.connect_timeout
+    )
+    loop = asyncio.get_running_loop()
+    phase = "connect"
+    abort_watch: asyncio.Future[Any] | None = None
+    try:
+        async with asyncio.timeout(first_byte) as deadline:
+            url = f"{model.base_url}/v1/messages"
+            response = await _unless_aborted(
+                http.post(url, json=body, headers=headers, timeout=timeout), options.abort
+            )
+            if response is None:
+                yield out.error("aborted", "")
+                return
+            phase = "first byte"
+            if options.abort is not None:
+                abort_watch = asyncio.ensure_future(options.abort.wait())
+                abort_watch.add_done_callback(lambda _: response.close())
+            async with response:
+                if response.status >= 400:
+                    _, detail = _error_fields(await response.text())
+                    yield out.error(
+                        kind_for_status(response.status, detail),
+                        detail,
+                        response.status,
+                        parse_retry_after(response.headers.get("Retry-After")),
+                    )
+                    return
+                if not streaming:
+                    for event in out.whole(json.loads(await response.text())):
+                        yield event
+                    return
+
+                async def chunks() -> AsyncIterator[bytes]:
+                    nonlocal phase
+                    async for data in response.content.iter_any():
+                        phase = "idle"
+                        deadline.reschedule(loop.time() + options.idle_timeout)
+                        yield data
+
+                async with aclosing(iter_sse(chunks())) as events:
+                    async for sse in events:
+                        if options.abort is not None and options.abort.is_set():
+                            break
+                        data = json.loads(sse.data)
+                        if data.get("type") == "error":
+                            kind, detail = _error_fields(sse.data)
+                            yield out.error(_ERROR_KINDS.get(kind, "server"), detail)
+                            return
+                        if data.get("type") == "message_stop":
+                            yield out.done()
+                            return
+                        for event in out.add(data):
+                            yield event
+                if options.abort is not None and options.abort.is_set():
+                    yield out.error("aborted", "")
+                    return
+                yield out.error("stream_incomplete", "the stream ended without message_stop")
+    except TimeoutError as error:
+        if phase == "connect" and isinstance(error, aiohttp.ClientError):
+            yield out.error("timeout", "connect timeout", timeout=options.connect_timeout)
+        else:
+            limit = options.idle_timeout if phase == "idle" else first_byte
+            yield out.error("timeout", f"no {phase} data", timeout=limit)
+    except (ValueError, TypeError, AttributeError) as error:
+        yield out.error("server", f"the server sent something unexpected: {error}")
+    except (aiohttp.ClientError, OSError) as error:
+        if options.abort is not None and options.abort.is_set():
+            yield out.error("aborted", "")
+        else:
+            kind = kind_for_exception(error)
+            if phase != "connect" and kind == "connection":
+                kind = "stream_incomplete"
+            yield out.error(kind, connection_detail(error))
+    finally:
+        if abort_watch is not None:
+            abort_watch.cancel()

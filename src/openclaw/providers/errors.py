@@ -1,0 +1,138 @@
+"""How failures are classified, and what the user is told about them.
+
+A provider stream never raises: every failure becomes its final `Error` event, whose `kind` says
+what happened and whose `retryable` flag tells fallback logic whether trying again can help.
+
+    ErrorKind
+     ├── retryable: connection, timeout, rate_limit, busy, server, stream_incomplete
+     └── final:     auth, not_found, bad_request, context_overflow, aborted
+
+`not_found`, `auth` and `context_overflow` are final for the model that failed, but fallback
+moves on to another model for them (another model may be pulled, keyed, or larger).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from openclaw.providers.events import ErrorKind
+
+if TYPE_CHECKING:
+    from openclaw.providers.model import Model
+
+__all__ = [
+    "connection_detail",
+    "describe",
+    "kind_for_exception",
+    "kind_for_status",
+    "parse_retry_after",
+]
+
+_OVERFLOW_HINTS = (
+    "context length",
+    "context_length",
+    "context window",
+    "prompt is too long",
+    "maximum context",
+    "too many tokens",
+)
+
+
+def kind_for_status(status: int, message: str = "") -> ErrorKind:
+    text = message.lower()
+    if status in (400, 413, 422) and any(hint in text for hint in _OVERFLOW_HINTS):
+        return "context_overflow"
+    if status in (401, 403):
+        return "auth"
+    if status == 404:
+        return "not_found"
+    if status == 408:
+        return "timeout"
+    if status == 429:
+        return "rate_limit"
+    if status in (503, 529):
+        return "busy"
+    if status >= 500:
+        return "server"
+    return "bad_request"
+
+
+def kind_for_exception(error: BaseException) -> ErrorKind:
+    import aiohttp
+
+    if isinstance(error, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return "timeout"
+    if isinstance(error, aiohttp.ClientConnectorError | ConnectionRefusedError):
+        return "connection"
+    if isinstance(error, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
+        return "stream_incomplete"
+    return "connection"
+
+
+def connection_detail(error: BaseException) -> str:
+    """A short account of a network failure: "connection refused", "name not resolved", ..."""
+    import errno
+    import socket
+
+    cause = getattr(error, "os_error", None) or error.__cause__ or error
+    if (
+        isinstance(cause, ConnectionRefusedError)
+        or getattr(cause, "errno", None) == errno.ECONNREFUSED
+    ):
+        return "connection refused"
+    if isinstance(cause, socket.gaierror):
+        return "host name not resolved"
+    if isinstance(cause, asyncio.TimeoutError):
+        return "connect timeout"
+    return str(cause) or type(cause).__name__
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def describe(kind: ErrorKind, model: Model, detail: str = "", timeout: float | None = None) -> str:
+    """A message that says what went wrong with `model` and what to do about it."""
+    where = model.base_url
+    ollama = model.api == "ollama"
+    detail = detail.strip()
+    match kind:
+        case "connection":
+            if ollama:
+                return (
+                    f"cannot connect to Ollama at {where} ({detail or 'connection refused'}):"
+                    " start it with `ollama serve`, or fix the provider's baseUrl"
+                )
+            return f"cannot connect to {where} ({detail or 'connection failed'})"
+        case "not_found":
+            if ollama:
+                return f"model {model.id} is not pulled on {where}: run `ollama pull {model.id}`"
+            return f"{model.provider} does not know model {model.id}: {detail}"
+        case "timeout":
+            seconds = f" within {timeout:g} s" if timeout else ""
+            return (
+                f"{model.key} did not answer{seconds} ({detail or 'timeout'}); a cold model load"
+                " can take minutes: raise the provider's timeout with `openclaw config set"
+                f" models.providers.{model.provider}.timeout 600000` (milliseconds)"
+            )
+        case "context_overflow":
+            return detail or f"the prompt does not fit the context window of {model.key}"
+        case "auth":
+            return (
+                f"{model.provider} rejected the credentials ({detail or 'unauthorized'}):"
+                f" check the key with `openclaw auth list` or `openclaw models status`"
+            )
+        case "rate_limit" | "busy":
+            return f"{model.key} is busy or rate-limited: {detail or 'try again later'}"
+        case "stream_incomplete":
+            return f"the answer from {model.key} stopped before it was complete ({detail or 'cut'})"
+        case "aborted":
+            return "cancelled"
+        case _:
+            return f"{model.key}: {detail or kind}"

@@ -1,0 +1,112 @@
+"""Ollama discovery against the emulator: the rules, the cache, and failure modes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from openclaw.catalog.ollama_discovery import ShowCache, discover_ollama_models, parse_show
+from tests.fakes.ollama_server import FakeModel, OllamaEmulator
+
+
+async def discover(emu: OllamaEmulator, cache: ShowCache | None = None):  # type: ignore[no-untyped-def]
+    async with aiohttp.ClientSession() as http:
+        return await discover_ollama_models(http, emu.url, cache=cache)  # type: ignore[attr-defined]
+
+
+def by_id(result):  # type: ignore[no-untyped-def]
+    return {m.id: m for m in result.models}
+
+
+async def test_rules_from_the_provider_page(ollama: OllamaEmulator) -> None:
+    ollama.add_model(FakeModel("qwen3:8b", ("completion", "tools", "thinking"), "qwen3", 40960))
+    ollama.add_model(FakeModel("llava:7b", ("completion", "vision"), "llama", 4096))
+    ollama.add_model(FakeModel("gemma3:4b", ("completion", "tools", "vision"), "gemma3", 131072))
+    ollama.add_model(
+        FakeModel("tiny:1b", ("completion", "tools"), "phi", None, parameters="num_ctx 2048")
+    )
+    result = await discover(ollama)
+    models = by_id(result)
+    assert set(models) == {"qwen3:8b", "gemma3:4b", "tiny:1b"}
+    qwen = models["qwen3:8b"]
+    assert (qwen.reasoning, qwen.context_window, qwen.max_tokens) == (True, 40960, 409600)
+    assert qwen.input == ("text",) and qwen.local and qwen.api == "ollama"
+    assert qwen.cost.input == qwen.cost.output == qwen.cost.cache_read == qwen.cost.cache_write == 0
+    assert qwen.key == "ollama/qwen3:8b" and qwen.digest and qwen.family == "qwen3"
+    assert models["gemma3:4b"].input == ("text", "image")
+    assert models["gemma3:4b"].reasoning is False
+    tiny = models["tiny:1b"]
+    assert (tiny.context_window, tiny.max_tokens, tiny.modelfile_num_ctx) == (8192, 81920, 2048)
+    assert [(s.name, "tools" in s.reason) for s in result.skipped] == [("llava:7b", True)]
+    assert result.installed == 4 and result.capabilities_reported
+
+
+async def test_show_request_is_exact(ollama: OllamaEmulator) -> None:
+    ollama.add_model(FakeModel("llama3.3:latest"))
+    await discover(ollama)
+    assert ollama.bodies("/api/show") == [{"model": "llama3.3:latest", "name": "llama3.3:latest"}]
+    assert [r.method for r in ollama.requests] == ["GET", "POST"]
+
+
+def test_context_length_falls_back_to_any_key() -> None:
+    body = {
+        "model_info": {"general.architecture": "odd", "other.context_length": 65536},
+        "capabilities": ["tools"],
+        "parameters": 'stop               "<|eot|>"\nnum_ctx            16384',
+    }
+    info = parse_show(body)
+    assert (info.context_length, info.num_ctx, info.capabilities) == (65536, 16384, ("tools",))
+    assert parse_show({"capabilities": ["tools"]}).context_length is None
+
+
+async def test_cache_second_run_sends_only_tags(ollama: OllamaEmulator, tmp_path: Path) -> None:
+    for name in ("a:1b", "b:2b", "c:3b"):
+        ollama.add_model(FakeModel(name))
+    cache = ShowCache(tmp_path / "show.json")
+    first = await discover(ollama, cache)
+    assert first.shows_sent == 3
+    ollama.clear_requests()
+    second = await discover(ollama, ShowCache(tmp_path / "show.json"))
+    assert [r.path for r in ollama.requests] == ["/api/tags"]
+    assert by_id(second).keys() == by_id(first).keys()
+
+    ollama.repull("b:2b")  # new digest: asked again, the others still cached
+    ollama.add_model(FakeModel("mistral:latest"))  # pulled later: appears with no config change
+    ollama.clear_requests()
+    third = await discover(ollama, ShowCache(tmp_path / "show.json"))
+    shown = sorted(b["model"] for b in ollama.bodies("/api/show"))
+    assert shown == ["b:2b", "mistral:latest"]
+    assert "mistral:latest" in by_id(third)
+
+
+async def test_corrupt_cache_is_ignored(ollama: OllamaEmulator, tmp_path: Path) -> None:
+    ollama.add_model(FakeModel("a:1b"))
+    (tmp_path / "show.json").write_text("{not json")
+    result = await discover(ollama, ShowCache(tmp_path / "show.json"))
+    assert "a:1b" in by_id(result)
+
+
+async def test_old_server_without_capabilities_keeps_nothing(ollama: OllamaEmulator) -> None:
+    ollama.add_model(FakeModel("llama3:latest", capabilities=None))
+    result = await discover(ollama)
+    assert result.models == () and not result.capabilities_reported
+    assert "too old" in result.skipped[0].reason
+
+
+@pytest.mark.parametrize(
+    "name", ["hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M", "user/model:tag", "Qwen3:8B"]
+)
+async def test_odd_names_keep_their_form(ollama: OllamaEmulator, name: str) -> None:
+    ollama.add_model(FakeModel(name))
+    result = await discover(ollama)
+    assert [m.id for m in result.models] == [name]
+    assert result.models[0].key == f"ollama/{name}"
+
+
+async def test_unreachable_server_is_reported_not_raised(closed_url: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        result = await discover_ollama_models(http, closed_url)
+    assert not result.reachable and result.error_kind == "connection"
+    assert closed_url in result.error and "ollama serve" in result.error
