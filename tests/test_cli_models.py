@@ -83,6 +83,7 @@ def test_models_set_and_fallbacks_edit_the_config(
     assert main(["models", "fallbacks", "add", "ollama/llama3.3"]) == 0
     capsys.readouterr()
     code, data = run_json(capsys, "models", "status", "--json")
+    assert code == 0
     assert (data["primary"], data["fallbacks"]) == ("ollama/qwen3:8b", ["ollama/llama3.3:latest"])
     text = (isolated_state / "openclaw.json").read_text()
     assert "ollama/qwen3:8b" in text and "ollama/llama3.3:latest" in text

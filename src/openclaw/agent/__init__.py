@@ -1,1 +1,1 @@
-"""agent"""
+"""The agent: a tool loop over the providers, with sessions and context management."""

@@ -250,7 +250,9 @@ class _Assembly:
                 self.usage = _merge_usage(self.usage, (data.get("message") or {}).get("usage"))
             case "content_block_start":
                 raw = data.get("content_block") or {}
-                block = _Block(str(raw.get("type")), str(raw.get("id") or ""), raw.get("name"))
+                block = _Block(
+                    str(raw.get("type")), str(raw.get("id") or ""), str(raw.get("name") or "")
+                )
                 block.input = raw.get("input")
                 self.blocks[int(index or 0)] = block
                 if block.kind == "thinking":
@@ -261,9 +263,9 @@ class _Assembly:
             case "content_block_delta":
                 return self._delta(self.blocks.get(int(index or 0)), data.get("delta") or {})
             case "content_block_stop":
-                block = self.blocks.pop(int(index or 0), None)
-                if block is not None and block.kind == "tool_use":
-                    call = self._tool_call(block)
+                ended = self.blocks.pop(int(index or 0), None)
+                if ended is not None and ended.kind == "tool_use":
+                    call = self._tool_call(ended)
                     self.calls.append(call)
                     return [ToolCallEvent(call)]
             case "message_delta":
@@ -292,7 +294,7 @@ class _Assembly:
             arguments = {"_raw": text}
         if not isinstance(arguments, dict):
             arguments = {} if not text else {"_raw": text}
-        return ToolCall(block.id, str(block.name or ""), arguments)
+        return ToolCall(block.id, block.name, arguments)
 
     def whole(self, answer: dict[str, Any]) -> list[StreamEvent]:
         """The events of a non-streamed answer, as if it had been streamed."""
@@ -405,8 +407,8 @@ async def stream(
                             break
                         data = json.loads(sse.data)
                         if data.get("type") == "error":
-                            kind, detail = _error_fields(sse.data)
-                            yield out.error(_ERROR_KINDS.get(kind, "server"), detail)
+                            error_type, detail = _error_fields(sse.data)
+                            yield out.error(_ERROR_KINDS.get(error_type, "server"), detail)
                             return
                         if data.get("type") == "message_stop":
                             yield out.done()
