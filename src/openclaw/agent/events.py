@@ -30,6 +30,7 @@ __all__ = [
     "ToolStart",
     "TurnEnd",
     "TurnStart",
+    "event_to_json",
 ]
 
 
@@ -97,3 +98,57 @@ AgentEvent = (
     | AgentDone
     | AgentFailed
 )
+
+
+def event_to_json(event: AgentEvent) -> dict[str, object]:
+    """One agent event as a JSON object (`{"type": ..., ...}`), for `--events` and the gateway."""
+    match event:
+        case TurnStart(turn=turn):
+            return {"type": "turn_start", "turn": turn}
+        case TurnEnd(turn=turn, message=m):
+            return {
+                "type": "turn_end",
+                "turn": turn,
+                "model": m.model,
+                "stopReason": m.stop_reason,
+                "usage": {"input": m.usage.input, "output": m.usage.output},
+            }
+        case TextDelta(text=text):
+            return {"type": "text", "text": text}
+        case ThinkingDelta(text=text):
+            return {"type": "thinking", "text": text}
+        case Notice(message=message, kind=kind):
+            return {"type": "warning", "kind": kind, "message": message}
+        case Switch(failed=failed, next=following, reason=reason, restarted=restarted):
+            return {
+                "type": "fallback",
+                "failed": failed,
+                "next": following,
+                "reason": reason,
+                "restarted": restarted,
+            }
+        case Retry(model=model, attempt=attempt, delay=delay, reason=reason):
+            return {"type": "retry", "model": model, "attempt": attempt, "delay": delay,
+                    "reason": reason}  # fmt: skip
+        case ToolStart(call=call):
+            return {"type": "tool_start", "id": call.id, "name": call.name,
+                    "arguments": call.arguments}  # fmt: skip
+        case ToolEnd(call=call, result=result, is_error=failed, duration=seconds, size=size):
+            return {
+                "type": "tool_end",
+                "id": call.id,
+                "name": call.name,
+                "isError": failed,
+                "durationMs": round(seconds * 1000, 1),
+                "size": size,
+                "result": result,
+            }
+        case Compacted(removed_messages=n, tokens_before=before, tokens_after=after,
+                       summarized=summarized):  # fmt: skip
+            return {"type": "compacted", "removedMessages": n, "tokensBefore": before,
+                    "tokensAfter": after, "summarized": summarized}  # fmt: skip
+        case AgentDone(message=m, turns=turns, session_id=session):
+            return {"type": "done", "model": m.model, "turns": turns, "sessionId": session}
+        case AgentFailed(error=error, reason=reason, session_id=session):
+            return {"type": "failed", "kind": error.kind if error else "stopped",
+                    "reason": reason, "sessionId": session}  # fmt: skip

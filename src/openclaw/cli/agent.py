@@ -1,26 +1,24 @@
-"""`openclaw agent --message TEXT`: one turn, streamed to stdout."""
+"""`openclaw agent --message TEXT`: one agent run (tools included), streamed to the terminal."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import signal
 import sys
-import time
 from typing import Any
 
 from openclaw.cli.common import Setup, run_async, with_catalog
-from openclaw.cli.render import dim, print_json
 from openclaw.providers.events import THINKING_LEVELS
 
-__all__ = ["main"]
-
-SYSTEM_PROMPT = (
-    "You are a helpful assistant running locally through OpenClaw. Answer clearly and concisely."
-)
+__all__ = ["ask_in_terminal", "build_parser", "main"]
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="openclaw agent", description="Run one agent turn and stream the answer."
+        prog="openclaw agent",
+        description="Run the agent on one message: it streams its answer and may use tools.",
     )
     parser.add_argument("--message", "-m", required=True, help="what to ask")
     parser.add_argument("--model", metavar="REF", help="use this model instead of the primary")
@@ -28,105 +26,127 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--show-thinking", action="store_true", help="show the model's reasoning (dimmed, stderr)"
     )
+    parser.add_argument("--session", metavar="ID", help="continue this session (id or prefix)")
+    parser.add_argument("--workspace", metavar="DIR", help="where file tools and exec work")
+    parser.add_argument("--max-turns", type=int, metavar="N", help="model requests per run")
+    parser.add_argument("--no-tools", action="store_true", help="plain chat, no tools")
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    parser.add_argument(
+        "--events", action="store_true", help="with --json: every event as a JSON line"
+    )
     return parser
 
 
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
-    return run_async(with_catalog(lambda setup: _turn(setup, args)))
+    args = build_parser().parse_args(argv)
+    return run_async(with_catalog(lambda setup: _run(setup, args)))
 
 
-async def _turn(setup: Setup, args: argparse.Namespace) -> int:
-    from openclaw.providers.events import (
-        Context,
-        Done,
-        Error,
-        Notice,
-        TextDelta,
-        ThinkingDelta,
-        UserMessage,
-    )
-    from openclaw.runtime.fallback import FallbackChain, Retry, Switch
-    from openclaw.runtime.selection import chain_models, options_factory
+async def ask_in_terminal(command: str) -> bool:
+    """Ask on the terminal whether `command` may run (None is used instead when there is none)."""
+    loop = asyncio.get_running_loop()
+    prompt = f"Run `{command}`? [y/N] "
 
-    models = chain_models(setup.catalog, args.model)
-    for note in setup.catalog.selection().notes:
-        if not args.model and not args.json:
-            print(dim(f"note: {note}"), file=sys.stderr)
-    chain = FallbackChain(
-        models, setup.http, options_factory(setup.catalog, setup.loaded.config, args.thinking)
-    )
-    context = Context(SYSTEM_PROMPT, (UserMessage(args.message),))
-    started = time.perf_counter()
-    out = sys.stdout
-    thinking_open = False
-    final: Done | Error | None = None
-    async for event in chain.run(context):
-        match event:
-            case TextDelta(text=text) if not args.json:
-                if thinking_open:
-                    print(file=sys.stderr)
-                    thinking_open = False
-                out.write(text)
-                out.flush()
-            case ThinkingDelta(text=text) if args.show_thinking and not args.json:
-                sys.stderr.write(dim(text))
-                sys.stderr.flush()
-                thinking_open = True
-            case Notice(message=notice):
-                print(f"\nwarning: {notice}", file=sys.stderr)
-            case Switch(failed=failed, next=following, reason=reason, restarted=restarted):
-                again = "; the answer starts again" if restarted else ""
-                if restarted and not args.json:
-                    out.write("\n")
-                print(
-                    f"note: {failed} failed ({reason}); trying {following}{again}",
-                    file=sys.stderr,
-                )
-            case Retry(model=model, attempt=n, delay=delay, reason=reason):
-                print(
-                    dim(f"note: {model} busy ({reason}); retry {n} in {delay:g} s"), file=sys.stderr
-                )
-            case Done() | Error():
-                final = event
-    attempts = [
-        {"model": a.model, "kind": a.kind, "error": None if a.kind == "ok" else a.message}
-        for a in chain.attempts
-    ]
-    if isinstance(final, Done):
-        answer = final.message
-        if args.json:
-            print_json(_json_result(answer, attempts))
-            return 0
-        if answer.content and not answer.content.endswith("\n"):
-            out.write("\n")
-        elapsed = time.perf_counter() - started
-        usage = answer.usage
-        print(
-            dim(f"[{answer.model} · {usage.input} in / {usage.output} out · {elapsed:.1f} s]"),
-            file=sys.stderr,
+    def ask() -> bool:
+        sys.stderr.write(prompt)
+        sys.stderr.flush()
+        answer = sys.stdin.readline()
+        return answer.strip().lower() in ("y", "yes")
+
+    return await loop.run_in_executor(None, ask)
+
+
+async def _run(setup: Setup, args: argparse.Namespace) -> int:
+    from openclaw.agent.events import AgentDone, AgentFailed, ToolEnd, event_to_json
+    from openclaw.agent.sessions import SessionStore
+    from openclaw.agent.setup import make_agent
+    from openclaw.cli.agent_view import AgentView
+    from openclaw.cli.render import dim
+
+    with SessionStore.default(setup.state) as store:
+        session = store.resolve(args.session) if args.session else ""
+        agent = make_agent(
+            setup.catalog,
+            setup.loaded.config,
+            setup.state,
+            setup.http,
+            model=args.model,
+            thinking=args.thinking,
+            workspace=args.workspace,
+            store=store,
+            session_id=session,
+            approve=ask_in_terminal if sys.stdin.isatty() else None,
+            use_tools=not args.no_tools,
+            max_turns=args.max_turns,
         )
-        return 0
+        if not args.model and not args.json:
+            for note in setup.catalog.selection().notes:
+                print(dim(f"note: {note}"), file=sys.stderr)
+        view = AgentView(show_thinking=args.show_thinking)
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, _interrupt, agent.abort, loop)
+        tool_runs: list[dict[str, Any]] = []
+        final: AgentDone | AgentFailed | None = None
+        try:
+            async for event in agent.run(args.message):
+                if args.json and args.events:
+                    print(json.dumps(event_to_json(event), ensure_ascii=False), flush=True)
+                elif not args.json:
+                    view.show(event)
+                if isinstance(event, ToolEnd):
+                    tool_runs.append(
+                        {
+                            "id": event.call.id,
+                            "name": event.call.name,
+                            "arguments": event.call.arguments,
+                            "isError": event.is_error,
+                        }
+                    )
+                if isinstance(event, AgentDone | AgentFailed):
+                    final = event
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+    if not args.json and agent.session_id:
+        print(dim(f"session {agent.session_id} (continue with --session {agent.session_id})"),
+              file=sys.stderr)  # fmt: skip
     if args.json:
-        print_json({**_json_result(final.partial if final else None, attempts), "error": True})
-    else:
-        print("\nerror: no model could answer:", file=sys.stderr)
-        for n, a in enumerate(chain.attempts, 1):
-            print(f"  {n}. {a.model}: {a.kind}: {a.message} ({a.duration:.1f} s)", file=sys.stderr)
-    return 1
+        print(json.dumps(_result(final, tool_runs, agent.session_id), ensure_ascii=False, indent=2))
+    if isinstance(final, AgentFailed) and final.reason == "interrupted":
+        return 130
+    return 0 if isinstance(final, AgentDone) else 1
 
 
-def _json_result(message: Any, attempts: list[dict[str, Any]]) -> dict[str, Any]:
-    from openclaw.providers.events import AssistantMessage
+def _interrupt(abort: asyncio.Event, loop: asyncio.AbstractEventLoop) -> None:
+    if abort.is_set():  # a second Ctrl-C: stop at once
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+        return
+    print("\ninterrupting… (Ctrl-C again to quit at once)", file=sys.stderr)
+    abort.set()
 
-    m = message if isinstance(message, AssistantMessage) else AssistantMessage()
-    return {
-        "reply": m.content,
-        "model": m.model,
-        "stopReason": m.stop_reason,
-        "usage": {"input": m.usage.input, "output": m.usage.output},
-        "thinking": m.thinking,
-        "toolCalls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in m.tool_calls],
-        "attempts": attempts,
+
+def _result(final: Any, tool_runs: list[dict[str, Any]], session: str) -> dict[str, Any]:
+    from openclaw.agent.events import AgentDone
+    from openclaw.providers.events import AssistantMessage, Usage
+
+    done = isinstance(final, AgentDone)
+    message = final.message if done else AssistantMessage()
+    usage = final.usage if done else Usage()
+    attempts = final.attempts if final is not None else ()
+    result: dict[str, Any] = {
+        "reply": message.content,
+        "model": message.model,
+        "stopReason": message.stop_reason,
+        "usage": {"input": usage.input, "output": usage.output},
+        "thinking": message.thinking,
+        "toolCalls": tool_runs,
+        "attempts": [
+            {"model": a.model, "kind": a.kind, "error": None if a.kind == "ok" else a.message}
+            for a in attempts
+        ],
+        "sessionId": session,
+        "turns": final.turns if done else 0,
     }
+    if not done:
+        result["error"] = final.reason if final is not None else "no answer"
+    return result

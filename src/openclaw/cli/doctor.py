@@ -8,17 +8,21 @@ from openclaw.cli.common import Setup, run_async, with_catalog
 from openclaw.cli.render import print_json
 from openclaw.errors import ConfigError
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 MARK = {"error": "✗", "warning": "!", "info": "·"}
 
 
-def main(argv: list[str]) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="openclaw doctor", description="Check the setup; exit 1 when something is wrong."
     )
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
     from openclaw.runtime.diagnose import Finding, diagnose
 
     async def action(setup: Setup) -> list[Finding]:

@@ -9,10 +9,10 @@ from typing import Any
 from openclaw.cli.common import Setup, run_async, with_catalog
 from openclaw.cli.render import print_json, table
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="openclaw models", description="Models: list and select.")
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     ls = sub.add_parser("list", help="the models you can use")
@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv or ["list"])
     if args.action == "fallbacks" and args.fb_action is None:
         args.fb_action = "list"

@@ -1,0 +1,78 @@
+"""Putting an `Agent` together from the catalog and the config: models, tools, workspace,
+exec policy and session store. Shared by `openclaw agent`, `openclaw chat` and the gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from openclaw.agent.loop import DEFAULT_MAX_TURNS, Agent
+from openclaw.agent.tools.base import ExecPolicy, ToolContext
+from openclaw.catalog.catalog import Catalog
+from openclaw.config.schema import Config
+from openclaw.providers.events import ThinkingLevel
+from openclaw.runtime.selection import chain_models, options_factory
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from openclaw.agent.sessions import SessionStore
+
+__all__ = ["exec_policy", "make_agent", "workspace_dir"]
+
+
+def workspace_dir(config: Config, state: Path, override: str | None = None) -> Path:
+    chosen = override or config.agent_defaults.workspace
+    return Path(chosen).expanduser().resolve() if chosen else state / "workspace"
+
+
+def exec_policy(config: Config) -> ExecPolicy:
+    settings = config.tools.exec if config.tools and config.tools.exec else None
+    if settings is None:
+        return ExecPolicy()
+    return ExecPolicy(
+        policy=settings.policy or "ask",
+        allow=tuple(settings.allow or ()),
+        timeout=settings.timeoutSeconds or 60.0,
+    )
+
+
+def make_agent(
+    catalog: Catalog,
+    config: Config,
+    state: Path,
+    http: aiohttp.ClientSession,
+    *,
+    model: str | None = None,
+    thinking: ThinkingLevel | None = None,
+    workspace: str | None = None,
+    store: SessionStore | None = None,
+    session_id: str = "",
+    approve: Callable[[str], Awaitable[bool]] | None = None,
+    use_tools: bool = True,
+    max_turns: int | None = None,
+) -> Agent:
+    from openclaw.agent.tools import builtin_tools
+    from openclaw.agent.tools.workspace import ensure_workspace
+
+    models = chain_models(catalog, model)
+    tools = builtin_tools() if use_tools and models[0].tools else []
+    context = None
+    if tools:
+        context = ToolContext(
+            workspace=ensure_workspace(workspace_dir(config, state, workspace)),
+            http=http,
+            exec_policy=exec_policy(config),
+            approve=approve,
+        )
+    return Agent(
+        models=models,
+        http=http,
+        options_for=options_factory(catalog, config, thinking),
+        tools=tools,
+        tool_context=context,
+        store=store,
+        session_id=session_id,
+        max_turns=max_turns or config.agent_defaults.maxTurns or DEFAULT_MAX_TURNS,
+    )

@@ -1,0 +1,107 @@
+"""How agent events look in a terminal: the answer on stdout, everything else on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from openclaw.agent.events import (
+    AgentDone,
+    AgentEvent,
+    AgentFailed,
+    Compacted,
+    ToolEnd,
+    ToolStart,
+    TurnStart,
+)
+from openclaw.cli.render import dim
+from openclaw.providers.events import Notice, TextDelta, ThinkingDelta
+from openclaw.runtime.fallback import Retry, Switch
+
+__all__ = ["AgentView", "describe_call"]
+
+
+def describe_call(name: str, arguments: dict[str, object], width: int = 80) -> str:
+    args = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in arguments.items())
+    line = f"{name}({args})"
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+@dataclass
+class AgentView:
+    show_thinking: bool = False
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+    _at_line_start: bool = True
+    _thinking_open: bool = False
+
+    def _text(self, text: str) -> None:
+        if self._thinking_open:
+            self.err.write("\n")
+            self._thinking_open = False
+        self.out.write(text)
+        self.out.flush()
+        self._at_line_start = text.endswith("\n")
+
+    def _note(self, line: str) -> None:
+        if not self._at_line_start:
+            self.out.write("\n")
+            self.out.flush()
+            self._at_line_start = True
+        if self._thinking_open:
+            self.err.write("\n")
+            self._thinking_open = False
+        print(line, file=self.err, flush=True)
+
+    def show(self, event: AgentEvent) -> None:
+        match event:
+            case TextDelta(text=text):
+                self._text(text)
+            case ThinkingDelta(text=text) if self.show_thinking:
+                self.err.write(dim(text, self.err))
+                self.err.flush()
+                self._thinking_open = True
+            case Notice(message=message):
+                self._note(f"warning: {message}")
+            case Switch(failed=failed, next=following, reason=reason, restarted=restarted):
+                again = "; the answer starts again" if restarted else ""
+                self._note(f"note: {failed} failed ({reason}); trying {following}{again}")
+            case Retry(model=model, attempt=n, delay=delay, reason=reason):
+                self._note(
+                    dim(f"note: {model} busy ({reason}); retry {n} in {delay:g} s", self.err)
+                )
+            case ToolStart(call=call):
+                self._note(dim(f"→ {describe_call(call.name, call.arguments)}", self.err))
+            case ToolEnd(result=result, is_error=failed, duration=seconds, size=size):
+                if failed:
+                    self._note(f"  ✗ {result.splitlines()[0] if result else 'failed'}")
+                else:
+                    self._note(dim(f"  ✓ {size} chars in {seconds:.2f} s", self.err))
+            case Compacted(removed_messages=n, tokens_before=before, tokens_after=after,
+                           summarized=summarized):  # fmt: skip
+                how = "summarised" if summarized else "dropped (summarising failed)"
+                self._note(
+                    f"note: the conversation was compacted to fit the context window: {n} older"
+                    f" messages {how}, about {before} -> {after} tokens"
+                )
+            case TurnStart():
+                pass
+            case AgentDone(message=m, usage=usage, session_id=session):
+                if not self._at_line_start:
+                    self.out.write("\n")
+                    self._at_line_start = True
+                self.out.flush()
+                tail = f" · session {session}" if session else ""
+                self._note(
+                    dim(f"[{m.model} · {usage.input} in / {usage.output} out{tail}]", self.err)
+                )
+            case AgentFailed(reason=reason, attempts=attempts):
+                self._note(f"error: {reason}")
+                errors = [a for a in attempts if a.kind not in ("ok", "skipped")]
+                if len(errors) > 1 or (errors and errors[-1].message != reason):
+                    for n, a in enumerate(attempts, 1):
+                        self._note(f"  {n}. {a.model}: {a.kind}: {a.message} ({a.duration:.1f} s)")
+            case _:
+                pass
