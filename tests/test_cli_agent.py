@@ -45,6 +45,8 @@ def test_json_result(local_ollama: OllamaEmulator, capsys: pytest.CaptureFixture
     )
     assert main(["agent", "--message", "hello", "--json", "--thinking", "low"]) == 0
     data = json.loads(capsys.readouterr().out)
+    session = data.pop("sessionId")
+    assert session.startswith("s-")
     assert data == {
         "reply": "Hi.",
         "model": "ollama/qwen3:8b",
@@ -53,6 +55,7 @@ def test_json_result(local_ollama: OllamaEmulator, capsys: pytest.CaptureFixture
         "thinking": "hm",
         "toolCalls": [],
         "attempts": [{"model": "ollama/qwen3:8b", "kind": "ok", "error": None}],
+        "turns": 1,
     }
 
 

@@ -187,7 +187,9 @@ class Agent:
                 context_cap=base.context_cap,
             )
 
-        chain = FallbackChain(self.models, self.http, options, retry_delay=self.retry_delay)
+        chain = FallbackChain(
+            self.models, self.http, options, retry_delay=self.retry_delay, attempts=attempts
+        )
         store, session = self.store, self.session_id
         row = store.start_partial(session, self.models[0].key) if store and session else 0
         text: list[str] = []
@@ -223,7 +225,6 @@ class Agent:
                 if not isinstance(event, Start | ToolCallEvent):  # ToolStart tells of calls
                     yield event
         finally:
-            attempts += chain.attempts
             if store and row:  # cancelled from outside
                 store.update_partial(row, "".join(text), "".join(thinking))
                 store.abandon_partial(row, "interrupted")

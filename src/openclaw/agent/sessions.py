@@ -1,0 +1,762 @@
+"""Conversations stored in SQLite: one row per session, one row per message.
+
+The database is `<state>/sessions.sqlite`, in WAL mode with `synchronous=NORMAL`. Every write is its
+own committed transaction, so a crash or a kill loses nothing that was already written: a streamed
+answer is stored as a partial row first (`start_partial`), refreshed while it streams
+(`update_partial`) and marked complete only by `finish_partial`. A partial that never finishes
+stays in the transcript marked incomplete and is left out of what is sent to a model.
+
+The schema grows through `MIGRATIONS`, SQL scripts applied in order; `PRAGMA user_version` records
+how many have run. Append a script to change the schema; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, get_args
+
+from openclaw.errors import NotFoundError, UserError
+from openclaw.providers.events import (
+    AssistantMessage,
+    Message,
+    StopReason,
+    ToolCall,
+    ToolResultMessage,
+    Usage,
+    UserMessage,
+)
+
+__all__ = [
+    "INTERRUPTED_TOOL_RESULT",
+    "MIGRATIONS",
+    "SUMMARY_PREFIX",
+    "SessionInfo",
+    "SessionStore",
+    "StoredMessage",
+    "session_json",
+]
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: sessions and their messages
+    """
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        title TEXT NOT NULL DEFAULT '',
+        model TEXT NOT NULL DEFAULT '',
+        workspace TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant', 'tool')),
+        content TEXT NOT NULL DEFAULT '',
+        thinking TEXT NOT NULL DEFAULT '',
+        thinking_signature TEXT NOT NULL DEFAULT '',
+        images TEXT NOT NULL DEFAULT '[]',
+        tool_calls TEXT NOT NULL DEFAULT '[]',
+        tool_call_id TEXT NOT NULL DEFAULT '',
+        tool_name TEXT NOT NULL DEFAULT '',
+        is_error INTEGER NOT NULL DEFAULT 0,
+        model TEXT NOT NULL DEFAULT '',
+        stop_reason TEXT NOT NULL DEFAULT '',
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+        duration REAL NOT NULL DEFAULT 0,
+        complete INTEGER NOT NULL DEFAULT 1,
+        note TEXT NOT NULL DEFAULT '',
+        created REAL NOT NULL,
+        UNIQUE (session_id, seq)
+    );
+    """,
+    # 2: compaction summaries, and listing by last activity
+    """
+    ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'message';
+    ALTER TABLE messages ADD COLUMN replaces_through INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX sessions_by_updated ON sessions (updated);
+    """,
+)
+
+SUMMARY_PREFIX = "Summary of the earlier conversation:\n"
+INTERRUPTED_TOOL_RESULT = "the tool did not finish: the session was interrupted"
+BUSY_TIMEOUT_SECONDS = 10.0
+TITLE_LENGTH = 60
+
+_ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32: no i, l, o, u
+_ID_EPOCH = 1_704_067_200  # 2024-01-01 UTC; ids sort by their creation second from here
+_STOP_REASONS: tuple[StopReason, ...] = get_args(StopReason)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    id: str
+    created: float
+    updated: float
+    title: str
+    model: str
+    messages: int
+    workspace: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    row: int
+    seq: int
+    message: Message  # for a summary: a UserMessage holding the summary text
+    model: str
+    usage: Usage
+    duration: float
+    complete: bool
+    created: float
+    kind: Literal["message", "summary"]
+    note: str = ""  # why an answer is incomplete, when known
+    replaces_through: int = 0  # for a summary: the last seq it stands for
+
+
+class SessionStore:
+    """The conversations in one SQLite file. Safe to share between threads; several processes
+    may write to the same file at once (they wait for each other up to 10 s)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = _connect(path)
+        try:
+            _migrate(self._db, path)
+        except sqlite3.DatabaseError as error:
+            self._db.close()
+            raise UserError(
+                f"cannot update the session database {path}: {error}. "
+                "Move the file aside to start with an empty one."
+            ) from None
+        except BaseException:
+            self._db.close()
+            raise
+
+    @classmethod
+    def default(cls, state: Path) -> SessionStore:
+        return cls(state / "sessions.sqlite")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> SessionStore:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # sessions
+
+    def create(self, *, title: str = "", workspace: str = "", model: str = "") -> str:
+        now = time.time()
+        for _ in range(20):
+            session_id = _new_session_id(now)
+            try:
+                with self._write() as db:
+                    db.execute(
+                        "INSERT INTO sessions (id, created, updated, title, model, workspace)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (session_id, now, now, _shorten(title), model, workspace),
+                    )
+            except sqlite3.IntegrityError:
+                continue  # the random part collided within the same second
+            return session_id
+        raise RuntimeError("could not find an unused session id")
+
+    def resolve(self, id_or_prefix: str) -> str:
+        """The full id of the one session whose id starts with `id_or_prefix` (the `s-` may be
+        left out)."""
+        prefix = id_or_prefix.strip()
+        if not prefix:
+            raise NotFoundError("give a session id (see `openclaw sessions list`)")
+        candidates = [prefix] if prefix.startswith("s-") else [prefix, "s-" + prefix]
+        found: set[str] = set()
+        with self._lock:
+            for candidate in candidates:
+                rows = self._db.execute(
+                    "SELECT id FROM sessions WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 11",
+                    (len(candidate), candidate),
+                ).fetchall()
+                found.update(row["id"] for row in rows)
+        if prefix in found:
+            return prefix
+        if len(found) == 1:
+            return found.pop()
+        if found:
+            shown = ", ".join(sorted(found)[:10])
+            raise NotFoundError(
+                f"`{prefix}` matches more than one session ({shown}); type more of the id"
+            )
+        recent = [info.id for info in self.list(limit=5)]
+        if not recent:
+            raise NotFoundError(f"no session `{prefix}`: there are no stored sessions yet")
+        raise NotFoundError(
+            f"no session `{prefix}`; the most recent are {', '.join(recent)} "
+            "(see `openclaw sessions list`)"
+        )
+
+    def info(self, session_id: str) -> SessionInfo:
+        with self._lock:
+            row = self._db.execute(_SESSION_SELECT + " WHERE s.id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise _missing(session_id)
+        return _info(row)
+
+    def delete(self, session_id: str) -> bool:
+        with self._write() as db:
+            deleted = db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount
+        return deleted > 0
+
+    # writing messages
+
+    def append(
+        self,
+        session_id: str,
+        message: Message,
+        *,
+        model: str = "",
+        usage: Usage | None = None,
+        duration: float = 0.0,
+    ) -> int:
+        """Store a complete message; committed before this returns."""
+        values = _columns(message, model, usage)
+        values["duration"] = duration
+        title = _shorten(message.content) if isinstance(message, UserMessage) else ""
+        answered_by = values["model"] if isinstance(message, AssistantMessage) else ""
+        with self._write() as db:
+            row = _insert(db, session_id, values)
+            _touch(db, session_id, model=answered_by, title=title)
+        return row
+
+    def start_partial(self, session_id: str, model: str) -> int:
+        """Store an answer that is about to stream, marked incomplete; returns its row."""
+        with self._write() as db:
+            row = _insert(db, session_id, {"role": "assistant", "model": model, "complete": 0})
+            _touch(db, session_id, model=model)
+        return row
+
+    def update_partial(self, row: int, content: str, thinking: str) -> None:
+        """Save what has streamed so far: one small committed update."""
+        with self._lock:
+            changed = self._db.execute(
+                "UPDATE messages SET content = ?, thinking = ? WHERE id = ? AND complete = 0",
+                (content, thinking, row),
+            ).rowcount
+        if not changed:
+            raise ValueError(f"message row {row} is not an unfinished answer")
+
+    def finish_partial(self, row: int, message: AssistantMessage, *, duration: float) -> None:
+        values = _columns(message, "", None)
+        with self._write() as db:
+            partial = _partial(db, row)
+            values["model"] = values["model"] or partial["model"]
+            values.update(duration=duration, complete=1, note="")
+            assignments = ", ".join(f"{name} = ?" for name in values)
+            db.execute(f"UPDATE messages SET {assignments} WHERE id = ?", (*values.values(), row))
+            _touch(db, partial["session_id"], model=values["model"])
+
+    def abandon_partial(self, row: int, reason: str) -> None:
+        """Keep an answer that will not finish, incomplete, with `reason` as its note."""
+        with self._write() as db:
+            partial = _partial(db, row)
+            db.execute("UPDATE messages SET note = ? WHERE id = ?", (reason, row))
+            _touch(db, partial["session_id"])
+
+    def add_summary(self, session_id: str, summary: str, replaces_through_seq: int) -> int:
+        """Record that messages up to `replaces_through_seq` are replaced by `summary` in what is
+        sent to a model. The transcript keeps them."""
+        with self._write() as db:
+            last = db.execute(
+                "SELECT max(seq) FROM messages WHERE session_id = ?", (session_id,)
+            ).fetchone()[0]
+            if not 0 <= replaces_through_seq <= (last or 0):
+                raise ValueError(
+                    f"a summary can replace messages up to {last or 0}, not {replaces_through_seq}"
+                )
+            values = {
+                "kind": "summary",
+                "role": "user",
+                "content": summary,
+                "replaces_through": replaces_through_seq,
+            }
+            row = _insert(db, session_id, values)
+            _touch(db, session_id)
+        return row
+
+    # reading
+
+    def context_messages(self, session_id: str) -> builtins.list[Message]:
+        """What to send a model: the latest summary, then the complete messages after the part it
+        replaces. Every tool call gets exactly one result (an error result when the session was
+        interrupted before the tool finished); results whose call is not there are left out."""
+        with self._read() as db:
+            _require(db, session_id)
+            summary = db.execute(
+                "SELECT content, replaces_through FROM messages"
+                " WHERE session_id = ? AND kind = 'summary' ORDER BY seq DESC LIMIT 1",
+                (session_id,),
+            ).fetchone()
+            through = summary["replaces_through"] if summary else 0
+            rows = db.execute(
+                "SELECT * FROM messages WHERE session_id = ? AND kind = 'message'"
+                " AND complete = 1 AND seq > ? ORDER BY seq",
+                (session_id, through),
+            ).fetchall()
+        opening: builtins.list[Message] = []
+        if summary:
+            opening.append(UserMessage(SUMMARY_PREFIX + summary["content"]))
+        return opening + _paired_tool_results(_message(row) for row in rows)
+
+    def transcript(self, session_id: str) -> builtins.list[StoredMessage]:
+        """Every stored message in order, summaries and incomplete answers included."""
+        with self._read() as db:
+            _require(db, session_id)
+            rows = db.execute(
+                "SELECT * FROM messages WHERE session_id = ? ORDER BY seq", (session_id,)
+            ).fetchall()
+        return [_stored(row) for row in rows]
+
+    def list(self, limit: int = 50) -> builtins.list[SessionInfo]:
+        """The most recently updated sessions first."""
+        with self._lock:
+            rows = self._db.execute(
+                _SESSION_SELECT + " ORDER BY s.updated DESC, s.id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [_info(row) for row in rows]
+
+    def export_json(self, session_id: str) -> dict[str, Any]:
+        data = session_json(self.info(session_id))
+        data["messages"] = [_message_json(stored) for stored in self.transcript(session_id)]
+        return data
+
+    def export_markdown(self, session_id: str) -> str:
+        info = self.info(session_id)
+        lines = [f"# {_one_line(info.title) or 'Session ' + info.id}", ""]
+        lines.append(f"- Session: `{info.id}`")
+        lines.append(f"- Created: {_iso(info.created)}")
+        lines.append(f"- Updated: {_iso(info.updated)}")
+        if info.model:
+            lines.append(f"- Model: `{info.model}`")
+        if info.workspace:
+            lines.append(f"- Workspace: `{info.workspace}`")
+        for stored in self.transcript(session_id):
+            lines += ["", *_message_markdown(stored)]
+        return "\n".join(lines) + "\n"
+
+    # transactions
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One committed transaction; it holds the write lock from the start so that reading
+        the next seq and inserting it cannot interleave with another writer."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """Several queries that see the same snapshot."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield self._db
+            finally:
+                self._db.execute("COMMIT")
+
+
+_SESSION_SELECT = (
+    "SELECT s.*, (SELECT count(*) FROM messages m"
+    " WHERE m.session_id = s.id AND m.kind = 'message') AS message_count FROM sessions s"
+)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))  # SQLite's -wal/-shm copy this mode
+    except OSError as error:
+        raise UserError(f"cannot create the session database {path}: {error}") from None
+    db = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+    )
+    db.row_factory = sqlite3.Row
+    try:
+        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.DatabaseError as error:
+        db.close()
+        raise UserError(
+            f"cannot open the session database {path}: {error}. "
+            "Move the file aside to start with an empty one."
+        ) from None
+    return db
+
+
+def _migrate(db: sqlite3.Connection, path: Path) -> None:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise UserError(
+            f"the session database {path} was written by a newer OpenClaw (schema {version}; "
+            f"this one knows up to {len(MIGRATIONS)}). Upgrade OpenClaw to use it."
+        )
+    for number, script in enumerate(MIGRATIONS, 1):
+        if number <= version:
+            continue
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            # another process may have run it while this one waited for the lock
+            if db.execute("PRAGMA user_version").fetchone()[0] < number:
+                for statement in _statements(script):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a script into statements (`executescript` would commit the open transaction)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending
+            pending = ""
+    if pending.strip():
+        yield pending
+
+
+def _new_session_id(now: float) -> str:
+    """`s-` + 6 characters of creation second (so ids sort by age) + 4 random ones."""
+    seconds = (int(now) - _ID_EPOCH) % 32**6
+    stamp = "".join(_ID_ALPHABET[(seconds >> shift) & 31] for shift in range(25, -1, -5))
+    return "s-" + stamp + "".join(secrets.choice(_ID_ALPHABET) for _ in range(4))
+
+
+def _missing(session_id: str) -> NotFoundError:
+    return NotFoundError(
+        f"no session `{session_id}` (it may have been deleted); see `openclaw sessions list`"
+    )
+
+
+def _require(db: sqlite3.Connection, session_id: str) -> None:
+    if db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+        raise _missing(session_id)
+
+
+def _partial(db: sqlite3.Connection, row: int) -> sqlite3.Row:
+    found: sqlite3.Row | None = db.execute(
+        "SELECT session_id, model FROM messages WHERE id = ? AND complete = 0", (row,)
+    ).fetchone()
+    if found is None:
+        raise ValueError(f"message row {row} is not an unfinished answer")
+    return found
+
+
+def _insert(db: sqlite3.Connection, session_id: str, values: dict[str, Any]) -> int:
+    _require(db, session_id)
+    last = db.execute(
+        "SELECT max(seq) FROM messages WHERE session_id = ?", (session_id,)
+    ).fetchone()[0]
+    values = {**values, "session_id": session_id, "seq": (last or 0) + 1, "created": time.time()}
+    names = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    cursor = db.execute(f"INSERT INTO messages ({names}) VALUES ({marks})", tuple(values.values()))
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def _touch(db: sqlite3.Connection, session_id: str, *, model: str = "", title: str = "") -> None:
+    """Mark the session active now; `model` answered it last; `title` if it has none yet."""
+    db.execute(
+        "UPDATE sessions SET updated = ?,"
+        " model = CASE WHEN ? = '' THEN model ELSE ? END,"
+        " title = CASE WHEN title = '' THEN ? ELSE title END"
+        " WHERE id = ?",
+        (time.time(), model, model, title, session_id),
+    )
+
+
+def _columns(message: Message, model: str, usage: Usage | None) -> dict[str, Any]:
+    match message:
+        case UserMessage(content=content, images=images):
+            values: dict[str, Any] = {
+                "role": "user",
+                "content": content,
+                "images": json.dumps(list(images)),
+                "model": model,
+            }
+        case AssistantMessage():
+            usage = usage or message.usage
+            values = {
+                "role": "assistant",
+                "content": message.content,
+                "thinking": message.thinking,
+                "thinking_signature": message.thinking_signature,
+                "tool_calls": json.dumps(
+                    [
+                        {"id": c.id, "name": c.name, "arguments": c.arguments}
+                        for c in message.tool_calls
+                    ],
+                    ensure_ascii=False,
+                ),
+                "model": model or message.model,
+                "stop_reason": message.stop_reason,
+            }
+        case ToolResultMessage():
+            values = {
+                "role": "tool",
+                "content": message.content,
+                "tool_call_id": message.tool_call_id,
+                "tool_name": message.tool_name,
+                "is_error": int(message.is_error),
+                "model": model,
+            }
+    usage = usage or Usage()
+    values.update(
+        input_tokens=usage.input,
+        output_tokens=usage.output,
+        cache_read_tokens=usage.cache_read,
+        cache_write_tokens=usage.cache_write,
+    )
+    return values
+
+
+def _usage(row: sqlite3.Row) -> Usage:
+    return Usage(
+        row["input_tokens"],
+        row["output_tokens"],
+        row["cache_read_tokens"],
+        row["cache_write_tokens"],
+    )
+
+
+def _stop_reason(value: str, complete: bool) -> StopReason:
+    for reason in _STOP_REASONS:
+        if reason == value:
+            return reason
+    return "stop" if complete else "aborted"  # an answer that never finished
+
+
+def _message(row: sqlite3.Row) -> Message:
+    if row["kind"] == "summary" or row["role"] == "user":
+        return UserMessage(row["content"], tuple(json.loads(row["images"])))
+    if row["role"] == "tool":
+        return ToolResultMessage(
+            row["tool_call_id"], row["tool_name"], row["content"], bool(row["is_error"])
+        )
+    calls = tuple(
+        ToolCall(c["id"], c["name"], c["arguments"]) for c in json.loads(row["tool_calls"])
+    )
+    return AssistantMessage(
+        content=row["content"],
+        thinking=row["thinking"],
+        tool_calls=calls,
+        model=row["model"],
+        stop_reason=_stop_reason(row["stop_reason"], bool(row["complete"])),
+        usage=_usage(row),
+        thinking_signature=row["thinking_signature"],
+    )
+
+
+def _stored(row: sqlite3.Row) -> StoredMessage:
+    return StoredMessage(
+        row=row["id"],
+        seq=row["seq"],
+        message=_message(row),
+        model=row["model"],
+        usage=_usage(row),
+        duration=row["duration"],
+        complete=bool(row["complete"]),
+        created=row["created"],
+        kind="summary" if row["kind"] == "summary" else "message",
+        note=row["note"],
+        replaces_through=row["replaces_through"],
+    )
+
+
+def _info(row: sqlite3.Row) -> SessionInfo:
+    return SessionInfo(
+        id=row["id"],
+        created=row["created"],
+        updated=row["updated"],
+        title=row["title"],
+        model=row["model"],
+        messages=row["message_count"],
+        workspace=row["workspace"],
+    )
+
+
+def _paired_tool_results(messages: Iterable[Message]) -> builtins.list[Message]:
+    """Each assistant tool call followed by exactly one result before the next other message."""
+    paired: builtins.list[Message] = []
+    waiting: dict[str, str] = {}  # call id -> tool name, for the latest assistant message
+    for message in messages:
+        if isinstance(message, ToolResultMessage):
+            if message.tool_call_id in waiting:
+                del waiting[message.tool_call_id]
+                paired.append(message)
+            continue
+        paired += _interrupted(waiting)
+        waiting = {}
+        if isinstance(message, AssistantMessage):
+            waiting = {call.id: call.name for call in message.tool_calls}
+        paired.append(message)
+    return paired + _interrupted(waiting)
+
+
+def _interrupted(waiting: dict[str, str]) -> builtins.list[Message]:
+    return [
+        ToolResultMessage(call_id, name, INTERRUPTED_TOOL_RESULT, is_error=True)
+        for call_id, name in waiting.items()
+    ]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _shorten(text: str, limit: int = TITLE_LENGTH) -> str:
+    line = _one_line(text)
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:") + "…"
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")
+
+
+def session_json(info: SessionInfo) -> dict[str, Any]:
+    """A session's details as JSON (timestamps in ISO 8601, UTC)."""
+    return {
+        "id": info.id,
+        "title": info.title,
+        "created": _iso(info.created),
+        "updated": _iso(info.updated),
+        "model": info.model,
+        "workspace": info.workspace,
+        "messageCount": info.messages,
+    }
+
+
+def _message_json(stored: StoredMessage) -> dict[str, Any]:
+    message = stored.message
+    data: dict[str, Any] = {"seq": stored.seq, "kind": stored.kind}
+    match message:
+        case UserMessage(content=content, images=images):
+            data.update(role="user", content=content)
+            if images:
+                data["images"] = list(images)
+            if stored.kind == "summary":
+                data["replacesThrough"] = stored.replaces_through
+        case AssistantMessage():
+            data.update(
+                role="assistant",
+                content=message.content,
+                thinking=message.thinking,
+                toolCalls=[
+                    {"id": c.id, "name": c.name, "arguments": c.arguments}
+                    for c in message.tool_calls
+                ],
+                stopReason=message.stop_reason if stored.complete else None,
+            )
+        case ToolResultMessage():
+            data.update(
+                role="tool",
+                content=message.content,
+                toolCallId=message.tool_call_id,
+                toolName=message.tool_name,
+                isError=message.is_error,
+            )
+    usage = stored.usage
+    data.update(
+        model=stored.model,
+        usage={
+            "input": usage.input,
+            "output": usage.output,
+            "cacheRead": usage.cache_read,
+            "cacheWrite": usage.cache_write,
+        },
+        duration=stored.duration,
+        complete=stored.complete,
+        note=stored.note,
+        created=_iso(stored.created),
+    )
+    return data
+
+
+def _fenced(text: str, language: str = "") -> builtins.list[str]:
+    """A Markdown code block whose fence is longer than any backtick run inside `text`."""
+    longest = run = 0
+    for char in text:
+        run = run + 1 if char == "`" else 0
+        longest = max(longest, run)
+    fence = "`" * max(3, longest + 1)
+    return [fence + language, text, fence]
+
+
+def _message_markdown(stored: StoredMessage) -> builtins.list[str]:
+    message = stored.message
+    if stored.kind == "summary":
+        heading = f"## Summary of messages 1–{stored.replaces_through}"
+        return [heading, "", message.content] if isinstance(message, UserMessage) else [heading]
+    match message:
+        case UserMessage(content=content, images=images):
+            lines = ["## User", "", content]
+            if images:
+                lines += ["", f"*({len(images)} image{'s' if len(images) != 1 else ''})*"]
+            return lines
+        case AssistantMessage():
+            heading = "## Assistant" + (f" (`{stored.model}`)" if stored.model else "")
+            lines = [heading]
+            if not stored.complete:
+                lines += ["", f"*Incomplete: {stored.note or 'the answer did not finish'}.*"]
+            if message.thinking:
+                lines += ["", "<details><summary>Thinking</summary>", ""]
+                lines += [*_fenced(message.thinking), "", "</details>"]
+            if message.content:
+                lines += ["", message.content]
+            for call in message.tool_calls:
+                arguments = json.dumps(call.arguments, indent=2, ensure_ascii=False)
+                lines += ["", f"**Tool call** `{call.name}` (`{call.id}`):", ""]
+                lines += _fenced(arguments, "json")
+            return lines
+        case ToolResultMessage():
+            error = " (error)" if message.is_error else ""
+            heading = f"## Tool result: `{message.tool_name}`{error}"
+            return [heading, "", *_fenced(message.content)]
