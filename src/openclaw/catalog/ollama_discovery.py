@@ -88,6 +88,7 @@ class DiscoveryResult:
     skipped: tuple[SkippedModel, ...] = ()
     error: str = ""  # why the server could not be asked, in the user's words
     error_kind: str = ""  # "connection" | "timeout" | "http"
+    detail: str = ""  # the short cause: "connection refused", "connect timeout", ...
     capabilities_reported: bool = True
     installed: int = 0  # models listed by /api/tags
     elapsed: float = 0.0
@@ -228,20 +229,12 @@ async def discover_ollama_models(
     )
     try:
         tags = await _get_json(http, "GET", f"{base_url}/api/tags", timeout)
-    except (aiohttp.ClientConnectionError, OSError) as error:
-        kind = "timeout" if isinstance(error, asyncio.TimeoutError) else "connection"
-        return DiscoveryResult(base_url, False, error=_describe(error, base_url), error_kind=kind)
-    except TimeoutError:
-        return DiscoveryResult(
-            base_url,
-            False,
-            error=f"Ollama did not answer at {base_url} within {connect_timeout:g} s",
-            error_kind="timeout",
-        )
+    except (aiohttp.ClientConnectionError, OSError, TimeoutError) as error:
+        timed_out = isinstance(error, TimeoutError)
+        detail = f"no answer within {connect_timeout:g} s" if timed_out else ""
+        return _unreachable(base_url, error, "timeout" if timed_out else "connection", detail)
     except (_HTTPStatusError, ValueError) as error:
-        return DiscoveryResult(
-            base_url, False, error=f"{base_url}/api/tags failed: {error}", error_kind="http"
-        )
+        return _unreachable(base_url, error, "http", f"/api/tags failed: {error}")
 
     entries = [t for t in (tags.get("models") or []) if isinstance(t, dict)]
     limit = asyncio.Semaphore(concurrency)
@@ -297,11 +290,14 @@ async def discover_ollama_models(
     )
 
 
-def _describe(error: BaseException, base_url: str) -> str:
-    detail = connection_detail(error)
-    if detail == "connection refused":
-        return f"connection refused at {base_url} (is Ollama running? start it with `ollama serve`)"
-    return f"cannot reach Ollama at {base_url}: {detail}"
+def _unreachable(
+    base_url: str, error: BaseException, kind: str, detail: str = ""
+) -> DiscoveryResult:
+    detail = detail or connection_detail(error)
+    message = f"Ollama is not reachable at {base_url} ({detail})"
+    if kind != "http":
+        message += ": is it running? Start it with `ollama serve`"
+    return DiscoveryResult(base_url, False, error=message, error_kind=kind, detail=detail)
 
 
 async def list_loaded_models(
@@ -314,7 +310,7 @@ async def list_loaded_models(
     try:
         body = await _get_json(http, "GET", f"{base_url}/api/ps", timeout)
     except (TimeoutError, aiohttp.ClientError, OSError, _HTTPStatusError, ValueError) as e:
-        return False, _describe(e, base_url), []
+        return False, _unreachable(base_url, e, "connection").error, []
     loaded = [
         {
             "name": str(m.get("model") or m.get("name")),

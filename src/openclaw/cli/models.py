@@ -91,7 +91,14 @@ def report_unreachable(setup: Setup) -> None:
         result = status.discovery
         if result is not None and not result.reachable:
             print(f"warning: {status.id}: {result.error}", file=sys.stderr)
-    for note in setup.catalog.selection().notes:
+    catalog = setup.catalog
+    if catalog.implicit_ollama and "ollama" not in catalog.providers:
+        print(
+            f"note: Ollama discovery is off ({catalog.implicit_ollama}):"
+            " export OLLAMA_API_KEY=ollama-local (any value works)",
+            file=sys.stderr,
+        )
+    for note in catalog.selection().notes:
         print(f"note: {note}", file=sys.stderr)
 
 

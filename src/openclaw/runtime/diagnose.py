@@ -63,7 +63,7 @@ async def _ollama_findings(
             Finding(
                 "ollama-unreachable",
                 "error",
-                f"Ollama is not reachable at {url}: {result.error}",
+                f"Ollama is not reachable at {url} ({result.detail})",
                 "ollama serve",
                 (
                     f"check it answers: curl {url}/api/tags",

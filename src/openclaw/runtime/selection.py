@@ -23,12 +23,9 @@ def chain_models(catalog: Catalog, override: str | None = None) -> list[Model]:
         reasons = [s.note for s in catalog.providers.values() if s.note and s.discovery]
         if catalog.implicit_ollama and "ollama" not in catalog.providers:
             reasons.append(f"Ollama discovery is off ({catalog.implicit_ollama})")
-        why = f" ({'; '.join(reasons)})" if reasons else ""
-        problems = "; ".join(selection.problems)
-        raise UserError(
-            f"no model is available{why}{': ' + problems if problems else ''}."
-            " Run `openclaw doctor` to see what to fix."
-        )
+        reasons += selection.problems
+        why = f": {'; '.join(reasons)}" if reasons else ""
+        raise UserError(f"no model is available{why}. Run `openclaw doctor` to see what to fix.")
     models = [primary] + [m for m in selection.fallbacks if m != primary]
     return [m for m in models if catalog.providers[m.provider].available or m == primary]
 
