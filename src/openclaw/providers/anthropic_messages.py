@@ -16,24 +16,20 @@ What this module guarantees:
   (`stream_incomplete`); both carry the partial message;
 - usage: `input_tokens` (uncached), `cache_read_input_tokens`, `cache_creation_input_tokens` and
   `output_tokens`, the last value seen of each;
-- `params.streaming: false` sends one plain request and yields the same events from its answer.
+- `params.streaming: false` sends one plain request and yields the same events from its answer
+  (the first-byte timeout then covers the whole answer).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from openclaw.providers.errors import (
-    connection_detail,
     describe,
-    kind_for_exception,
-    kind_for_status,
-    parse_retry_after,
 )
 from openclaw.providers.events import (
     AssistantMessage,
@@ -53,6 +49,7 @@ from openclaw.providers.events import (
     Usage,
     UserMessage,
 )
+from openclaw.providers.http_stream import StreamFailure, open_exchange
 from openclaw.providers.model import Model
 from openclaw.providers.sse import iter_sse
 
@@ -63,7 +60,6 @@ __all__ = ["ANTHROPIC_VERSION", "THINKING_BUDGETS", "build_request", "stream"]
 
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 8192
-DEFAULT_FIRST_BYTE_TIMEOUT = 300.0
 THINKING_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}
 _STOP_REASONS: dict[str, StopReason] = {
     "end_turn": "stop",
@@ -324,31 +320,10 @@ def _error_fields(text: str) -> tuple[str, str]:
     return "", str(error).strip()[:500]
 
 
-async def _unless_aborted(request: Awaitable[Any], abort: asyncio.Event | None) -> Any:
-    """Await `request`, or return None as soon as `abort` is set (the request is dropped)."""
-    if abort is None:
-        return await request
-    task = asyncio.ensure_future(request)
-    waiter = asyncio.ensure_future(abort.wait())
-    try:
-        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        waiter.cancel()
-        if not task.done():
-            task.cancel()
-    if not abort.is_set():
-        return task.result()
-    if not task.cancelled() and task.exception() is None:
-        task.result().close()
-    return None
-
-
 async def stream(
     model: Model, context: Context, options: StreamOptions, http: aiohttp.ClientSession
 ) -> AsyncIterator[StreamEvent]:
     """Stream one turn. Never raises; ends with exactly one `Done` or `Error`."""
-    import aiohttp
-
     out = _Assembly(model)
     yield Start(model.key)
     streaming = model.params.get("streaming") is not False
@@ -357,84 +332,35 @@ async def stream(
     if options.api_key:
         headers["x-api-key"] = options.api_key
     headers.update(model.headers)
-    first_byte = options.first_byte_timeout or (
-        model.timeout_ms / 1000 if model.timeout_ms else DEFAULT_FIRST_BYTE_TIMEOUT
-    )
-    timeout = aiohttp.ClientTimeout(
-        total=None, sock_connect=options.connect_timeout, connect=options.connect_timeout
-    )
-    loop = asyncio.get_running_loop()
-    phase = "connect"
-    abort_watch: asyncio.Future[Any] | None = None
+    url = f"{model.base_url}/v1/messages"
+
+    def detail_of(text: str) -> str:
+        return _error_fields(text)[1]
+
     try:
-        async with asyncio.timeout(first_byte) as deadline:
-            url = f"{model.base_url}/v1/messages"
-            response = await _unless_aborted(
-                http.post(url, json=body, headers=headers, timeout=timeout), options.abort
-            )
-            if response is None:
-                yield out.error("aborted", "")
+        async with open_exchange(http, url, body, headers, model, options, detail_of) as ex:
+            if not streaming:
+                for event in out.whole(json.loads(await ex.text())):
+                    yield event
                 return
-            phase = "first byte"
-            if options.abort is not None:
-                abort_watch = asyncio.ensure_future(options.abort.wait())
-                abort_watch.add_done_callback(lambda _: response.close())
-            async with response:
-                if response.status >= 400:
-                    _, detail = _error_fields(await response.text())
-                    yield out.error(
-                        kind_for_status(response.status, detail),
-                        detail,
-                        response.status,
-                        parse_retry_after(response.headers.get("Retry-After")),
-                    )
-                    return
-                if not streaming:
-                    for event in out.whole(json.loads(await response.text())):
+            async with aclosing(iter_sse(ex.chunks())) as events:
+                async for sse in events:
+                    if ex.aborted:
+                        break
+                    data = json.loads(sse.data)
+                    if data.get("type") == "error":
+                        error_type, detail = _error_fields(sse.data)
+                        yield out.error(_ERROR_KINDS.get(error_type, "server"), detail)
+                        return
+                    if data.get("type") == "message_stop":
+                        yield out.done()
+                        return
+                    for event in out.add(data):
                         yield event
-                    return
-
-                async def chunks() -> AsyncIterator[bytes]:
-                    nonlocal phase
-                    async for data in response.content.iter_any():
-                        phase = "idle"
-                        deadline.reschedule(loop.time() + options.idle_timeout)
-                        yield data
-
-                async with aclosing(iter_sse(chunks())) as events:
-                    async for sse in events:
-                        if options.abort is not None and options.abort.is_set():
-                            break
-                        data = json.loads(sse.data)
-                        if data.get("type") == "error":
-                            error_type, detail = _error_fields(sse.data)
-                            yield out.error(_ERROR_KINDS.get(error_type, "server"), detail)
-                            return
-                        if data.get("type") == "message_stop":
-                            yield out.done()
-                            return
-                        for event in out.add(data):
-                            yield event
-                if options.abort is not None and options.abort.is_set():
-                    yield out.error("aborted", "")
-                    return
-                yield out.error("stream_incomplete", "the stream ended without message_stop")
-    except TimeoutError as error:
-        if phase == "connect" and isinstance(error, aiohttp.ClientError):
-            yield out.error("timeout", "connect timeout", timeout=options.connect_timeout)
-        else:
-            limit = options.idle_timeout if phase == "idle" else first_byte
-            yield out.error("timeout", f"no {phase} data", timeout=limit)
-    except (ValueError, TypeError, AttributeError) as error:
-        yield out.error("server", f"the server sent something unexpected: {error}")
-    except (aiohttp.ClientError, OSError) as error:
-        if options.abort is not None and options.abort.is_set():
-            yield out.error("aborted", "")
-        else:
-            kind = kind_for_exception(error)
-            if phase != "connect" and kind == "connection":
-                kind = "stream_incomplete"
-            yield out.error(kind, connection_detail(error))
-    finally:
-        if abort_watch is not None:
-            abort_watch.cancel()
+            if ex.aborted:
+                raise StreamFailure("aborted", "")
+            yield out.error("stream_incomplete", "the stream ended without message_stop")
+    except StreamFailure as failure:
+        yield out.error(
+            failure.kind, failure.detail, failure.status, failure.retry_after, failure.timeout
+        )

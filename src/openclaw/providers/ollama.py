@@ -15,19 +15,12 @@ What this module guarantees (see the protocol reference for why each matters):
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from openclaw.providers.errors import (
-    connection_detail,
-    describe,
-    kind_for_exception,
-    kind_for_status,
-)
-from openclaw.providers.errors import parse_retry_after as _retry_after
+from openclaw.providers.errors import describe
 from openclaw.providers.events import (
     AssistantMessage,
     Context,
@@ -47,6 +40,7 @@ from openclaw.providers.events import (
     Usage,
     UserMessage,
 )
+from openclaw.providers.http_stream import StreamFailure, open_exchange
 from openclaw.providers.model import Model
 from openclaw.providers.tokens import estimate_context_tokens
 
@@ -55,7 +49,6 @@ if TYPE_CHECKING:
 
 __all__ = ["build_request", "effective_num_ctx", "recover_text_tool_call", "stream"]
 
-DEFAULT_FIRST_BYTE_TIMEOUT = 300.0
 TOP_LEVEL_PARAMS = ("keep_alive",)
 IGNORED_PARAMS = ("num_ctx", "streaming", "think")
 
@@ -231,12 +224,17 @@ class _Assembly:
         )
 
 
+def _error_detail(text: str) -> str:
+    try:
+        return str(json.loads(text).get("error", text))
+    except (ValueError, AttributeError):
+        return text.strip()[:500]
+
+
 async def stream(
     model: Model, context: Context, options: StreamOptions, http: aiohttp.ClientSession
 ) -> AsyncIterator[StreamEvent]:
     """Stream one chat turn. Never raises; ends with exactly one `Done` or `Error`."""
-    import aiohttp
-
     out = _Assembly(model)
     yield Start(model.key)
     body = build_request(model, context, options)
@@ -250,112 +248,63 @@ async def stream(
             f" `params.num_ctx` on the model entry (and `contextWindow`)",
         )
         return
-    first_byte = options.first_byte_timeout or (
-        model.timeout_ms / 1000 if model.timeout_ms else DEFAULT_FIRST_BYTE_TIMEOUT
-    )
-    timeout = aiohttp.ClientTimeout(
-        total=None, sock_connect=options.connect_timeout, connect=options.connect_timeout
-    )
     headers = dict(model.headers)
-    if options.api_key and model.api == "ollama" and not model.local:
+    if options.api_key and not model.local:  # a proxy in front of a remote Ollama
         headers["Authorization"] = f"Bearer {options.api_key}"
     tool_names = {t.name for t in context.tools} if model.tools else set()
-    loop = asyncio.get_running_loop()
-    phase = "connect"
-    abort_watch: asyncio.Future[Any] | None = None
+    url = f"{model.base_url}/api/chat"
     try:
-        async with asyncio.timeout(first_byte) as deadline:
-            response = await http.post(
-                f"{model.base_url}/api/chat", json=body, headers=headers, timeout=timeout
-            )
-            phase = "first byte"
-            if options.abort is not None:
-                abort_watch = asyncio.ensure_future(options.abort.wait())
-                abort_watch.add_done_callback(lambda _: response.close())
-            async with response:
-                if response.status >= 400:
-                    text = await response.text()
-                    try:
-                        detail = str(json.loads(text).get("error", text))
-                    except (ValueError, AttributeError):
-                        detail = text[:500]
-                    yield out.error(
-                        kind_for_status(response.status, detail),
-                        detail,
-                        response.status,
-                        _retry_after(response.headers.get("Retry-After")),
-                    )
-                    return
-                # With tools offered, content that starts like JSON is held back until the end:
-                # it may be a tool call written as text.
-                holding = bool(tool_names)
-                decided = False
-                buffer = b""
-                first = True
-                async for data in response.content.iter_any():
-                    if first:
-                        phase, first = "idle", False
-                    deadline.reschedule(loop.time() + options.idle_timeout)
-                    lines = (buffer + data).split(b"\n")
-                    buffer = lines.pop()
-                    for line in lines:
-                        if not line.strip():
-                            continue
-                        chunk = json.loads(line)
-                        if "error" in chunk:
-                            yield out.error("server", str(chunk["error"]))
-                            return
-                        message = chunk.get("message") or {}
-                        thinking = message.get("thinking")
-                        if thinking:
-                            out.thinking.append(thinking)
-                            yield ThinkingDelta(thinking)
-                        content = message.get("content")
-                        if content and holding:
-                            out.held.append(content)
-                            start = content.lstrip()[:1]
-                            if start and not decided:
-                                decided = True
-                                if start not in "{[`":
-                                    holding = False
-                                    text = out.release_held()
-                                    yield TextDelta(text)
-                        elif content:
-                            out.content.append(content)
-                            yield TextDelta(content)
-                        for raw in message.get("tool_calls") or ():
-                            call = _tool_call(raw)
-                            out.calls.append(call)
-                            yield ToolCallEvent(call)
-                        if chunk.get("done"):
-                            for event in _finish(out, chunk, tool_names, sent_tokens, num_ctx):
-                                yield event
-                            return
-                if buffer.strip():
-                    chunk = json.loads(buffer)
+        async with open_exchange(http, url, body, headers, model, options, _error_detail) as ex:
+            # With tools offered, content that starts like JSON is held back until the end:
+            # it may be a tool call written as text.
+            holding = bool(tool_names)
+            decided = False
+            buffer = b""
+            async for data in ex.chunks():
+                lines = (buffer + data).split(b"\n")
+                buffer = lines.pop()
+                for line in lines:
+                    if not line.strip():
+                        continue
+                    chunk = json.loads(line)
                     if "error" in chunk:
                         yield out.error("server", str(chunk["error"]))
                         return
-                if options.abort is not None and options.abort.is_set():
-                    yield out.error("aborted", "")
-                    return
-                yield out.error("stream_incomplete", "the stream ended without its final chunk")
-    except TimeoutError:
-        limit = first_byte if phase != "idle" else options.idle_timeout
-        yield out.error("timeout", f"no {phase} data", timeout=limit)
-    except ValueError as error:
-        yield out.error("server", f"the server sent something that is not JSON: {error}")
-    except (aiohttp.ClientError, OSError) as error:
-        if options.abort is not None and options.abort.is_set():
-            yield out.error("aborted", "")
-        else:
-            kind = kind_for_exception(error)
-            if phase != "connect" and kind == "connection":
-                kind = "stream_incomplete"
-            yield out.error(kind, connection_detail(error))
-    finally:
-        if abort_watch is not None:
-            abort_watch.cancel()
+                    message = chunk.get("message") or {}
+                    thinking = message.get("thinking")
+                    if thinking:
+                        out.thinking.append(thinking)
+                        yield ThinkingDelta(thinking)
+                    content = message.get("content")
+                    if content and holding:
+                        out.held.append(content)
+                        start = content.lstrip()[:1]
+                        if start and not decided:
+                            decided = True
+                            if start not in "{[`":
+                                holding = False
+                                yield TextDelta(out.release_held())
+                    elif content:
+                        out.content.append(content)
+                        yield TextDelta(content)
+                    for raw in message.get("tool_calls") or ():
+                        call = _tool_call(raw)
+                        out.calls.append(call)
+                        yield ToolCallEvent(call)
+                    if chunk.get("done"):
+                        for event in _finish(out, chunk, tool_names, sent_tokens, num_ctx):
+                            yield event
+                        return
+            if buffer.strip() and "error" in (last := json.loads(buffer)):
+                yield out.error("server", str(last["error"]))
+                return
+            if ex.aborted:
+                raise StreamFailure("aborted", "")
+            yield out.error("stream_incomplete", "the stream ended without its final chunk")
+    except StreamFailure as failure:
+        yield out.error(
+            failure.kind, failure.detail, failure.status, failure.retry_after, failure.timeout
+        )
 
 
 def _finish(

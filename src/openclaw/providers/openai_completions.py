@@ -10,30 +10,29 @@ What this module guarantees:
 - tool-call deltas are assembled by `index`; a delta whose id (or name) differs from the call
   already at that index starts a new call, because older Ollama servers sent index 0 for every
   parallel call, each delta a whole call. Calls are announced once the stream is complete;
+- tool results go back as `{"role": "tool", "tool_call_id", "content"}`; the API has no error
+  flag, so an error result is just its text;
 - reasoning is read from `delta.reasoning` and `delta.reasoning_content`, whichever is present;
 - a `data: {"error": ...}` event is an `Error`, and so is a stream that ends without
   `data: [DONE]` (`stream_incomplete`); both carry the partial message;
 - `Usage.input` counts uncached prompt tokens and `Usage.cache_read` the cached ones, so the two
   add up to `prompt_tokens` (the same split as Anthropic's usage);
-- `params.streaming: false` sends one plain request and yields the same events from its answer.
+- `params.streaming: false` sends one plain request and yields the same events from its answer
+  (the first-byte timeout then covers the whole answer).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from openclaw.providers.errors import (
-    connection_detail,
     describe,
-    kind_for_exception,
     kind_for_status,
-    parse_retry_after,
 )
 from openclaw.providers.events import (
     AssistantMessage,
@@ -53,6 +52,7 @@ from openclaw.providers.events import (
     Usage,
     UserMessage,
 )
+from openclaw.providers.http_stream import StreamFailure, open_exchange
 from openclaw.providers.model import Model
 from openclaw.providers.sse import iter_sse
 
@@ -62,7 +62,6 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_TEMPERATURE", "build_request", "stream"]
 
 DEFAULT_TEMPERATURE = 0.7
-DEFAULT_FIRST_BYTE_TIMEOUT = 300.0
 _IMAGE_TYPES = (
     ("iVBOR", "image/png"),
     ("/9j/", "image/jpeg"),
@@ -295,31 +294,10 @@ def _stream_error_kind(error: Any) -> ErrorKind:
     return "server"
 
 
-async def _unless_aborted(request: Awaitable[Any], abort: asyncio.Event | None) -> Any:
-    """Await `request`, or return None as soon as `abort` is set (the request is dropped)."""
-    if abort is None:
-        return await request
-    task = asyncio.ensure_future(request)
-    waiter = asyncio.ensure_future(abort.wait())
-    try:
-        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        waiter.cancel()
-        if not task.done():
-            task.cancel()
-    if not abort.is_set():
-        return task.result()
-    if not task.cancelled() and task.exception() is None:
-        task.result().close()
-    return None
-
-
 async def stream(
     model: Model, context: Context, options: StreamOptions, http: aiohttp.ClientSession
 ) -> AsyncIterator[StreamEvent]:
     """Stream one chat turn. Never raises; ends with exactly one `Done` or `Error`."""
-    import aiohttp
-
     out = _Assembly(model)
     yield Start(model.key)
     streaming = model.params.get("streaming") is not False
@@ -327,90 +305,37 @@ async def stream(
     headers = dict(model.headers)
     if options.api_key:
         headers["Authorization"] = f"Bearer {options.api_key}"
-    first_byte = options.first_byte_timeout or (
-        model.timeout_ms / 1000 if model.timeout_ms else DEFAULT_FIRST_BYTE_TIMEOUT
-    )
-    timeout = aiohttp.ClientTimeout(
-        total=None, sock_connect=options.connect_timeout, connect=options.connect_timeout
-    )
-    loop = asyncio.get_running_loop()
-    phase = "connect"
-    abort_watch: asyncio.Future[Any] | None = None
+    url = f"{model.base_url}/chat/completions"
     try:
-        async with asyncio.timeout(first_byte) as deadline:
-            url = f"{model.base_url}/chat/completions"
-            response = await _unless_aborted(
-                http.post(url, json=body, headers=headers, timeout=timeout), options.abort
-            )
-            if response is None:
-                yield out.error("aborted", "")
+        async with open_exchange(http, url, body, headers, model, options, _error_detail) as ex:
+            if not streaming:
+                text = await ex.text()
+                answer = json.loads(text)
+                if answer.get("error"):
+                    yield out.error(_stream_error_kind(answer["error"]), _error_detail(text))
+                    return
+                for event in out.add_choices(answer, "message") + out.finish():
+                    yield event
                 return
-            phase = "first byte"
-            if options.abort is not None:
-                abort_watch = asyncio.ensure_future(options.abort.wait())
-                abort_watch.add_done_callback(lambda _: response.close())
-            async with response:
-                if response.status >= 400:
-                    detail = _error_detail(await response.text())
-                    yield out.error(
-                        kind_for_status(response.status, detail),
-                        detail,
-                        response.status,
-                        parse_retry_after(response.headers.get("Retry-After")),
-                    )
-                    return
-                if not streaming:
-                    text = await response.text()
-                    answer = json.loads(text)
-                    if answer.get("error"):
-                        yield out.error(_stream_error_kind(answer["error"]), _error_detail(text))
-                        return
-                    for event in out.add_choices(answer, "message") + out.finish():
-                        yield event
-                    return
-
-                async def chunks() -> AsyncIterator[bytes]:
-                    nonlocal phase
-                    async for data in response.content.iter_any():
-                        phase = "idle"
-                        deadline.reschedule(loop.time() + options.idle_timeout)
-                        yield data
-
-                async with aclosing(iter_sse(chunks())) as events:
-                    async for sse in events:
-                        if options.abort is not None and options.abort.is_set():
-                            break
-                        if sse.data.strip() == "[DONE]":
-                            for event in out.finish():
-                                yield event
-                            return
-                        chunk = json.loads(sse.data)
-                        if isinstance(chunk, dict) and chunk.get("error"):
-                            error = chunk["error"]
-                            yield out.error(_stream_error_kind(error), _error_detail(sse.data))
-                            return
-                        for event in out.add_choices(chunk, "delta"):
+            async with aclosing(iter_sse(ex.chunks())) as events:
+                async for sse in events:
+                    if ex.aborted:
+                        break
+                    if sse.data.strip() == "[DONE]":
+                        for event in out.finish():
                             yield event
-                if options.abort is not None and options.abort.is_set():
-                    yield out.error("aborted", "")
-                    return
-                yield out.error("stream_incomplete", "the stream ended without data: [DONE]")
-    except TimeoutError as error:
-        if phase == "connect" and isinstance(error, aiohttp.ClientError):
-            yield out.error("timeout", "connect timeout", timeout=options.connect_timeout)
-        else:
-            limit = options.idle_timeout if phase == "idle" else first_byte
-            yield out.error("timeout", f"no {phase} data", timeout=limit)
-    except (ValueError, TypeError, AttributeError) as error:
-        yield out.error("server", f"the server sent something unexpected: {error}")
-    except (aiohttp.ClientError, OSError) as error:
-        if options.abort is not None and options.abort.is_set():
-            yield out.error("aborted", "")
-        else:
-            kind = kind_for_exception(error)
-            if phase != "connect" and kind == "connection":
-                kind = "stream_incomplete"
-            yield out.error(kind, connection_detail(error))
-    finally:
-        if abort_watch is not None:
-            abort_watch.cancel()
+                        return
+                    chunk = json.loads(sse.data)
+                    if isinstance(chunk, dict) and chunk.get("error"):
+                        error = chunk["error"]
+                        yield out.error(_stream_error_kind(error), _error_detail(sse.data))
+                        return
+                    for event in out.add_choices(chunk, "delta"):
+                        yield event
+            if ex.aborted:
+                raise StreamFailure("aborted", "")
+            yield out.error("stream_incomplete", "the stream ended without data: [DONE]")
+    except StreamFailure as failure:
+        yield out.error(
+            failure.kind, failure.detail, failure.status, failure.retry_after, failure.timeout
+        )

@@ -1,0 +1,174 @@
+"""The HTTP exchange every wire API shares: post, wait for the first byte, read the body.
+
+`open_exchange` handles what is the same for every provider: the connect, first-byte and idle
+timeouts, the abort event (it drops a request still waiting for its answer and closes a response
+being read), HTTP error statuses, and turning every failure into one `StreamFailure` with its
+kind. A provider only builds its request and parses the body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from openclaw.providers.errors import (
+    connection_detail,
+    kind_for_exception,
+    kind_for_status,
+    parse_retry_after,
+)
+from openclaw.providers.events import ErrorKind, StreamOptions
+from openclaw.providers.model import Model
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["DEFAULT_FIRST_BYTE_TIMEOUT", "Exchange", "StreamFailure", "open_exchange"]
+
+DEFAULT_FIRST_BYTE_TIMEOUT = 300.0
+
+
+class StreamFailure(Exception):
+    """A classified failure of one exchange; the provider turns it into its `Error` event."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        detail: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+        self.status = status
+        self.retry_after = retry_after
+        self.timeout = timeout
+
+
+@dataclass
+class Exchange:
+    """A 2xx response being read."""
+
+    response: aiohttp.ClientResponse
+    deadline: asyncio.Timeout
+    idle_timeout: float
+    abort: asyncio.Event | None
+    phase: str = "first byte"
+
+    @property
+    def aborted(self) -> bool:
+        return self.abort is not None and self.abort.is_set()
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body as it arrives; each chunk pushes the idle deadline back."""
+        loop = asyncio.get_running_loop()
+        async for data in self.response.content.iter_any():
+            self.phase = "idle"
+            self.deadline.reschedule(loop.time() + self.idle_timeout)
+            yield data
+
+    async def text(self) -> str:
+        return await self.response.text()
+
+
+def first_byte_timeout(model: Model, options: StreamOptions) -> float:
+    if options.first_byte_timeout:
+        return options.first_byte_timeout
+    return model.timeout_ms / 1000 if model.timeout_ms else DEFAULT_FIRST_BYTE_TIMEOUT
+
+
+async def _unless_aborted(request: Awaitable[Any], abort: asyncio.Event | None) -> Any:
+    """Await `request`, or return None as soon as `abort` is set (the request is dropped)."""
+    if abort is None:
+        return await request
+    task = asyncio.ensure_future(request)
+    waiter = asyncio.ensure_future(abort.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        if not abort.is_set() and not task.done():  # cancelled from outside (a timeout)
+            task.cancel()
+    if not abort.is_set():
+        return task.result()
+    task.add_done_callback(_discard)
+    task.cancel()
+    return None
+
+
+def _discard(task: asyncio.Future[Any]) -> None:
+    """Close a response nobody will read (and collect the error of a request that failed)."""
+    if not task.cancelled() and task.exception() is None:
+        task.result().close()
+
+
+@asynccontextmanager
+async def open_exchange(
+    http: aiohttp.ClientSession,
+    url: str,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    model: Model,
+    options: StreamOptions,
+    error_detail: Callable[[str], str],
+) -> AsyncIterator[Exchange]:
+    """Post `body` and yield the response; every failure, also one raised while the caller
+    parses the body (ValueError, TypeError...), comes out as a `StreamFailure`."""
+    import aiohttp
+
+    first_byte = first_byte_timeout(model, options)
+    timeout = aiohttp.ClientTimeout(
+        total=None, sock_connect=options.connect_timeout, connect=options.connect_timeout
+    )
+    phase = "connect"
+    exchange: Exchange | None = None
+    watch: asyncio.Future[Any] | None = None
+    try:
+        async with asyncio.timeout(first_byte) as deadline:
+            response = await _unless_aborted(
+                http.post(url, json=body, headers=headers, timeout=timeout), options.abort
+            )
+            if response is None:
+                raise StreamFailure("aborted", "")
+            phase = "first byte"
+            if options.abort is not None:
+                watch = asyncio.ensure_future(options.abort.wait())
+                watch.add_done_callback(lambda _: response.close())
+            async with response:
+                if response.status >= 400:
+                    detail = error_detail(await response.text())
+                    raise StreamFailure(
+                        kind_for_status(response.status, detail),
+                        detail,
+                        response.status,
+                        parse_retry_after(response.headers.get("Retry-After")),
+                    )
+                exchange = Exchange(response, deadline, options.idle_timeout, options.abort)
+                yield exchange
+    except StreamFailure:
+        raise
+    except TimeoutError as error:
+        phase = exchange.phase if exchange else phase
+        if phase == "connect" and isinstance(error, aiohttp.ClientError):
+            raise StreamFailure(
+                "timeout", "connect timeout", timeout=options.connect_timeout
+            ) from error
+        limit = options.idle_timeout if phase == "idle" else first_byte
+        raise StreamFailure("timeout", f"no {phase} data", timeout=limit) from error
+    except (ValueError, TypeError, AttributeError, KeyError) as error:
+        raise StreamFailure("server", f"the server sent something unexpected: {error}") from error
+    except (aiohttp.ClientError, OSError) as error:
+        if options.abort is not None and options.abort.is_set():
+            raise StreamFailure("aborted", "") from error
+        kind = kind_for_exception(error)
+        if phase != "connect" and kind == "connection":
+            kind = "stream_incomplete"
+        raise StreamFailure(kind, connection_detail(error)) from error
+    finally:
+        if watch is not None:
+            watch.cancel()
