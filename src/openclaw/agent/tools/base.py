@@ -14,20 +14,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from openclaw.providers.events import ToolSpec
 
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["ExecPolicy", "Tool", "ToolContext", "ToolError", "tool_spec"]
+__all__ = ["ExecPolicy", "Tool", "ToolArguments", "ToolContext", "ToolError", "tool_spec"]
 
 ExecPolicyName = Literal["ask", "allow", "deny"]
 
 
 class ToolError(Exception):
     """An expected failure, told to the model as the tool's result."""
+
+
+class ToolArguments(BaseModel):
+    """Base for a tool's arguments: unknown names are refused, so a model that guesses a name
+    (`file_path` for `path`) is told so instead of having it silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +67,27 @@ class Tool:
         return tool_spec(self.name, self.description, self.arguments)
 
 
-def _clean(schema: Any) -> Any:
-    """Drop the keys pydantic adds that models do not need (titles)."""
+def _clean(schema: Any, defs: dict[str, Any]) -> Any:
+    """Drop the keys pydantic adds that models do not need (titles, `"default": null` of an
+    argument that may be left out) and inline `$ref`s to `$defs`, which some servers and small
+    models do not follow. Argument models are not recursive, so inlining ends."""
     if isinstance(schema, dict):
-        return {k: _clean(v) for k, v in schema.items() if k != "title"}
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            target = _clean(defs[ref.removeprefix("#/$defs/")], defs)
+            return {**target, **_clean({k: v for k, v in schema.items() if k != "$ref"}, defs)}
+        return {
+            k: _clean(v, defs)
+            for k, v in schema.items()
+            if k != "$defs"
+            and not (k == "title" and isinstance(v, str))  # a property may be called title
+            and not (k == "default" and v is None)
+        }
     if isinstance(schema, list):
-        return [_clean(v) for v in schema]
+        return [_clean(v, defs) for v in schema]
     return schema
 
 
 def tool_spec(name: str, description: str, arguments: type[BaseModel]) -> ToolSpec:
-    return ToolSpec(name, description, _clean(arguments.model_json_schema()))
+    schema = arguments.model_json_schema()
+    return ToolSpec(name, description, _clean(schema, schema.get("$defs", {})))

@@ -1,0 +1,82 @@
+"""`edit`: exact replacements in a text file, all applied or none."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from pydantic import Field
+
+from openclaw.agent.tools.base import Tool, ToolArguments, ToolContext, ToolError
+from openclaw.agent.tools.workspace import display_path, resolve_in_workspace
+
+__all__ = ["EDIT_TOOL", "EditArguments", "Replacement"]
+
+
+class Replacement(ToolArguments):
+    old: str = Field(
+        min_length=1, description="Text to replace; must appear exactly once in the file."
+    )
+    new: str = Field(description="Text to put in its place.")
+
+
+class EditArguments(ToolArguments):
+    path: str = Field(description="The file to change, relative to the workspace.")
+    edits: list[Replacement] = Field(
+        min_length=1, description="Replacements, applied in order to the file's text."
+    )
+
+
+async def edit(args: EditArguments, ctx: ToolContext) -> str:
+    path = resolve_in_workspace(ctx.workspace, args.path)
+    shown = display_path(ctx.workspace, path)
+    return await asyncio.to_thread(_edit, path, shown, args.edits)
+
+
+def _edit(path: Path, shown: str, edits: list[Replacement]) -> str:
+    if not path.is_file():
+        what = "a directory" if path.is_dir() else "not there"
+        raise ToolError(f"{shown} is {what}; edit changes an existing file (use write to create)")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ToolError(f"{shown} is not UTF-8 text; edit only changes text files") from None
+    for number, replacement in enumerate(edits, start=1):
+        count = _occurrences(text, replacement.old)
+        if count != 1:
+            which = f"edit {number} of {len(edits)}" if len(edits) > 1 else "the edit"
+            advice = (
+                "copy the text exactly as the file has it (read it first), spaces included"
+                if count == 0
+                else "include more of the surrounding text so that it matches once"
+            )
+            raise ToolError(
+                f"{which}: `old` matched {count} times in {shown}, it must match exactly once;"
+                f" {advice}. No change was made to the file."
+            )
+        text = text.replace(replacement.old, replacement.new, 1)
+    path.write_bytes(text.encode("utf-8"))
+    plural = "s" if len(edits) > 1 else ""
+    return f"edited {shown}: {len(edits)} replacement{plural} made"
+
+
+def _occurrences(text: str, old: str) -> int:
+    """How many places `old` starts at, overlapping ones included ("aa" is twice in "aaa")."""
+    count = 0
+    index = text.find(old)
+    while index != -1:
+        count += 1
+        index = text.find(old, index + 1)
+    return count
+
+
+EDIT_TOOL = Tool(
+    name="edit",
+    description=(
+        "Change an existing text file by exact replacement. Each `old` must appear exactly"
+        " once in the file, as it is at that step (earlier edits applied); if any does not, no"
+        " change is made. Read the file first and copy `old` exactly, spaces included."
+    ),
+    arguments=EditArguments,
+    run=edit,
+)

@@ -1,0 +1,54 @@
+"""`ls`: the entries of a directory in the workspace."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from pydantic import Field
+
+from openclaw.agent.tools.base import Tool, ToolArguments, ToolContext, ToolError
+from openclaw.agent.tools.workspace import display_path, resolve_in_workspace
+
+__all__ = ["LS_TOOL", "MAX_ENTRIES", "LsArguments"]
+
+MAX_ENTRIES = 1000
+
+
+class LsArguments(ToolArguments):
+    path: str = Field(default=".", description="The directory to list, relative to the workspace.")
+
+
+async def ls(args: LsArguments, ctx: ToolContext) -> str:
+    path = resolve_in_workspace(ctx.workspace, args.path)
+    shown = display_path(ctx.workspace, path)
+    return await asyncio.to_thread(_list, path, shown)
+
+
+def _list(path: Path, shown: str) -> str:
+    if not path.exists():
+        raise ToolError(f"{shown} does not exist; list its parent directory to see what is there")
+    if not path.is_dir():
+        raise ToolError(f"{shown} is a file, not a directory; use read to see it")
+    entries = sorted(child.name + ("/" if child.is_dir() else "") for child in path.iterdir())
+    if not entries:
+        return "[empty directory]"
+    lines = entries[:MAX_ENTRIES]
+    if len(entries) > MAX_ENTRIES:
+        lines.append(
+            f"[... {len(entries) - MAX_ENTRIES} more entries not shown;"
+            " list a subdirectory, or use grep with a glob to narrow down]"
+        )
+    return "\n".join(lines)
+
+
+LS_TOOL = Tool(
+    name="ls",
+    description=(
+        "List a directory in the workspace: one entry per line, sorted, directories ending"
+        f" in `/`. Shows at most {MAX_ENTRIES} entries."
+    ),
+    arguments=LsArguments,
+    run=ls,
+    read_only=True,
+)

@@ -1,0 +1,56 @@
+"""`write`: create or replace a file in the workspace."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from pydantic import Field
+
+from openclaw.agent.tools.base import Tool, ToolArguments, ToolContext, ToolError
+from openclaw.agent.tools.workspace import display_path, resolve_in_workspace
+
+__all__ = ["WRITE_TOOL", "WriteArguments"]
+
+
+class WriteArguments(ToolArguments):
+    path: str = Field(description="The file to write, relative to the workspace.")
+    content: str = Field(description="The whole new content of the file.")
+
+
+async def write(args: WriteArguments, ctx: ToolContext) -> str:
+    path = resolve_in_workspace(ctx.workspace, args.path)
+    shown = display_path(ctx.workspace, path)
+    data = args.content.encode("utf-8")
+    existed = await asyncio.to_thread(_write, path, shown, data)
+    verb = "replaced" if existed else "created"
+    return f"{verb} {shown}: wrote {len(data)} bytes"
+
+
+def _write(path: Path, shown: str, data: bytes) -> bool:
+    if path.is_dir():
+        raise ToolError(f"{shown} is a directory; give the path of a file inside it")
+    existed = path.exists()
+    if existed and not path.is_file():
+        raise ToolError(
+            f"{shown} is not a regular file (a pipe or a device); write only writes files"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ToolError(
+            f"cannot create {shown}: a file stands where one of its parent directories should be"
+        ) from None
+    path.write_bytes(data)
+    return existed
+
+
+WRITE_TOOL = Tool(
+    name="write",
+    description=(
+        "Write a text file in the workspace, replacing it if it exists. Missing parent"
+        " directories are created. To change part of an existing file, use edit instead."
+    ),
+    arguments=WriteArguments,
+    run=write,
+)
