@@ -456,7 +456,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     emu = OllamaEmulator(version=args.version, models=make_models(args.models))
     emu.show_delay = args.show_delay
     emu.tags_delay = args.tags_delay
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP so that asyncio sets TCP_NODELAY on accepted connections, as Go does for
+    # Ollama: otherwise a response written in two parts waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     sock.listen(512)

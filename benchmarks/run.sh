@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Run every benchmark with the settings recorded in README.md; JSON goes to benchmarks/.work/results/.
+# Usage: benchmarks/run.sh   (after benchmarks/setup.sh)
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+python="$here/.work/venv/bin/python"
+out="$here/.work/results"
+mkdir -p "$out"
+
+"$python" "$here/cli_startup.py" --runs 30 --json "$out/cli_startup.json"
+"$python" "$here/models_list.py" --runs 15 --json "$out/models_list.json"
+"$python" "$here/agent_turn.py" --runs 20 --json "$out/agent_turn.json"
+"$python" "$here/stream_throughput.py" --rounds 3 --runs 3 --json "$out/stream_throughput.json"
+"$python" "$here/stream_layers.py" --rounds 10 --json "$out/stream_layers.json"
+"$python" "$here/import_costs.py" --runs 15 --json "$out/import_costs.json"
