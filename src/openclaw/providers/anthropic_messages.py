@@ -28,14 +28,11 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from openclaw.providers.errors import (
-    describe,
-)
+from openclaw.providers.assembly import Assembly
 from openclaw.providers.events import (
     AssistantMessage,
     Context,
     Done,
-    Error,
     ErrorKind,
     Start,
     StopReason,
@@ -188,43 +185,18 @@ class _Block:
     json_parts: list[str] = field(default_factory=list)
 
 
-class _Assembly:
+class _Assembly(Assembly):
     """The message being assembled from the events (or from one whole answer)."""
 
     def __init__(self, model: Model) -> None:
-        self.model = model
-        self.content: list[str] = []
-        self.thinking: list[str] = []
+        super().__init__(model)
         self.signatures: list[str] = []
         self.blocks: dict[int, _Block] = {}
-        self.calls: list[ToolCall] = []
-        self.usage = Usage()
         self.stop_reason = ""
 
-    def message(self, stop: StopReason) -> AssistantMessage:
+    def signature(self) -> str:
         # Several thinking blocks cannot be sent back as one: keep a signature only for one.
-        signature = self.signatures[0] if len(self.signatures) == 1 else ""
-        return AssistantMessage(
-            "".join(self.content),
-            "".join(self.thinking),
-            tuple(self.calls),
-            self.model.key,
-            stop,
-            self.usage,
-            signature,
-        )
-
-    def error(
-        self,
-        kind: ErrorKind,
-        detail: str,
-        status: int | None = None,
-        retry_after: float | None = None,
-        timeout: float | None = None,
-    ) -> Error:
-        stop: StopReason = "aborted" if kind == "aborted" else "error"
-        message = describe(kind, self.model, detail, timeout)
-        return Error(kind, message, self.message(stop), status, retry_after)
+        return self.signatures[0] if len(self.signatures) == 1 else ""
 
     def _text(self, text: Any) -> list[StreamEvent]:
         if not isinstance(text, str) or not text:
@@ -361,6 +333,4 @@ async def stream(
                 raise StreamFailure("aborted", "")
             yield out.error("stream_incomplete", "the stream ended without message_stop")
     except StreamFailure as failure:
-        yield out.error(
-            failure.kind, failure.detail, failure.status, failure.retry_after, failure.timeout
-        )
+        yield out.failed(failure)

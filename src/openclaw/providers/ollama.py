@@ -20,13 +20,11 @@ import secrets
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from openclaw.providers.errors import describe
+from openclaw.providers.assembly import Assembly
 from openclaw.providers.events import (
     AssistantMessage,
     Context,
     Done,
-    Error,
-    ErrorKind,
     Notice,
     Start,
     StopReason,
@@ -179,16 +177,12 @@ def recover_text_tool_call(text: str, tool_names: set[str]) -> list[ToolCall]:
     return calls
 
 
-class _Assembly:
+class _Assembly(Assembly):
     """The message being assembled from the chunks."""
 
     def __init__(self, model: Model) -> None:
-        self.model = model
-        self.content: list[str] = []
-        self.thinking: list[str] = []
+        super().__init__(model)
         self.held: list[str] = []  # content not yet shown: it may be a tool call written as JSON
-        self.calls: list[ToolCall] = []
-        self.usage = Usage()
 
     def release_held(self) -> str:
         text = "".join(self.held)
@@ -196,32 +190,8 @@ class _Assembly:
         self.content.append(text)
         return text
 
-    def message(self, stop: StopReason) -> AssistantMessage:
-        return AssistantMessage(
-            "".join(self.content) + "".join(self.held),
-            "".join(self.thinking),
-            tuple(self.calls),
-            self.model.key,
-            stop,
-            self.usage,
-        )
-
-    def error(
-        self,
-        kind: ErrorKind,
-        detail: str,
-        status: int | None = None,
-        retry_after: float | None = None,
-        timeout: float | None = None,
-    ) -> Error:
-        stop: StopReason = "aborted" if kind == "aborted" else "error"
-        return Error(
-            kind,
-            describe(kind, self.model, detail, timeout),
-            self.message(stop),
-            status,
-            retry_after,
-        )
+    def text(self) -> str:
+        return "".join(self.content) + "".join(self.held)
 
 
 _raw_decode = json.JSONDecoder().raw_decode
@@ -319,9 +289,7 @@ async def stream(
                 raise StreamFailure("aborted", "")
             yield out.error("stream_incomplete", "the stream ended without its final chunk")
     except StreamFailure as failure:
-        yield out.error(
-            failure.kind, failure.detail, failure.status, failure.retry_after, failure.timeout
-        )
+        yield out.failed(failure)
 
 
 def _finish(

@@ -30,15 +30,14 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from openclaw.providers.assembly import Assembly
 from openclaw.providers.errors import (
-    describe,
     kind_for_status,
 )
 from openclaw.providers.events import (
     AssistantMessage,
     Context,
     Done,
-    Error,
     ErrorKind,
     Start,
     StopReason,
@@ -174,40 +173,14 @@ def _usage(raw: Any) -> Usage:
     return Usage(max(prompt - cached, 0), int(raw.get("completion_tokens") or 0), cached)
 
 
-class _Assembly:
+class _Assembly(Assembly):
     """The message being assembled from the chunks (or from one whole answer)."""
 
     def __init__(self, model: Model) -> None:
-        self.model = model
-        self.content: list[str] = []
-        self.thinking: list[str] = []
+        super().__init__(model)
         self.partial: list[_PartialCall] = []
         self.by_index: dict[int, _PartialCall] = {}
-        self.calls: list[ToolCall] = []
-        self.usage = Usage()
         self.finish_reason = ""
-
-    def message(self, stop: StopReason) -> AssistantMessage:
-        return AssistantMessage(
-            "".join(self.content),
-            "".join(self.thinking),
-            tuple(self.calls),
-            self.model.key,
-            stop,
-            self.usage,
-        )
-
-    def error(
-        self,
-        kind: ErrorKind,
-        detail: str,
-        status: int | None = None,
-        retry_after: float | None = None,
-        timeout: float | None = None,
-    ) -> Error:
-        stop: StopReason = "aborted" if kind == "aborted" else "error"
-        message = describe(kind, self.model, detail, timeout)
-        return Error(kind, message, self.message(stop), status, retry_after)
 
     def add_call_delta(self, raw: dict[str, Any]) -> None:
         function = raw.get("function") or {}
@@ -336,6 +309,4 @@ async def stream(
                 raise StreamFailure("aborted", "")
             yield out.error("stream_incomplete", "the stream ended without data: [DONE]")
     except StreamFailure as failure:
-        yield out.error(
-            failure.kind, failure.detail, failure.status, failure.retry_after, failure.timeout
-        )
+        yield out.failed(failure)
