@@ -22,7 +22,6 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, get_args
@@ -45,7 +44,7 @@ __all__ = [
     "SessionInfo",
     "SessionStore",
     "StoredMessage",
-    "session_json",
+    "one_line",
 ]
 
 MIGRATIONS: tuple[str, ...] = (
@@ -348,23 +347,14 @@ class SessionStore:
         return [_info(row) for row in rows]
 
     def export_json(self, session_id: str) -> dict[str, Any]:
-        data = session_json(self.info(session_id))
-        data["messages"] = [_message_json(stored) for stored in self.transcript(session_id)]
-        return data
+        from openclaw.agent.session_export import export_json
+
+        return export_json(self.info(session_id), self.transcript(session_id))
 
     def export_markdown(self, session_id: str) -> str:
-        info = self.info(session_id)
-        lines = [f"# {_one_line(info.title) or 'Session ' + info.id}", ""]
-        lines.append(f"- Session: `{info.id}`")
-        lines.append(f"- Created: {_iso(info.created)}")
-        lines.append(f"- Updated: {_iso(info.updated)}")
-        if info.model:
-            lines.append(f"- Model: `{info.model}`")
-        if info.workspace:
-            lines.append(f"- Workspace: `{info.workspace}`")
-        for stored in self.transcript(session_id):
-            lines += ["", *_message_markdown(stored)]
-        return "\n".join(lines) + "\n"
+        from openclaw.agent.session_export import export_markdown
+
+        return export_markdown(self.info(session_id), self.transcript(session_id))
 
     # transactions
 
@@ -643,120 +633,15 @@ def _interrupted(waiting: dict[str, str]) -> builtins.list[Message]:
     ]
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
 def _shorten(text: str, limit: int = TITLE_LENGTH) -> str:
-    line = _one_line(text)
+    line = one_line(text)
     if len(line) <= limit:
         return line
     cut = line[: limit - 1]
     if " " in cut[limit // 2 :]:
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,;:") + "…"
-
-
-def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")
-
-
-def session_json(info: SessionInfo) -> dict[str, Any]:
-    """A session's details as JSON (timestamps in ISO 8601, UTC)."""
-    return {
-        "id": info.id,
-        "title": info.title,
-        "created": _iso(info.created),
-        "updated": _iso(info.updated),
-        "model": info.model,
-        "workspace": info.workspace,
-        "messageCount": info.messages,
-    }
-
-
-def _message_json(stored: StoredMessage) -> dict[str, Any]:
-    message = stored.message
-    data: dict[str, Any] = {"seq": stored.seq, "kind": stored.kind}
-    match message:
-        case UserMessage(content=content, images=images):
-            data.update(role="user", content=content)
-            if images:
-                data["images"] = list(images)
-            if stored.kind == "summary":
-                data["replacesThrough"] = stored.replaces_through
-        case AssistantMessage():
-            data.update(
-                role="assistant",
-                content=message.content,
-                thinking=message.thinking,
-                toolCalls=[
-                    {"id": c.id, "name": c.name, "arguments": c.arguments}
-                    for c in message.tool_calls
-                ],
-                stopReason=message.stop_reason if stored.complete else None,
-            )
-        case ToolResultMessage():
-            data.update(
-                role="tool",
-                content=message.content,
-                toolCallId=message.tool_call_id,
-                toolName=message.tool_name,
-                isError=message.is_error,
-            )
-    usage = stored.usage
-    data.update(
-        model=stored.model,
-        usage={
-            "input": usage.input,
-            "output": usage.output,
-            "cacheRead": usage.cache_read,
-            "cacheWrite": usage.cache_write,
-        },
-        duration=stored.duration,
-        complete=stored.complete,
-        note=stored.note,
-        created=_iso(stored.created),
-    )
-    return data
-
-
-def _fenced(text: str, language: str = "") -> builtins.list[str]:
-    """A Markdown code block whose fence is longer than any backtick run inside `text`."""
-    longest = run = 0
-    for char in text:
-        run = run + 1 if char == "`" else 0
-        longest = max(longest, run)
-    fence = "`" * max(3, longest + 1)
-    return [fence + language, text, fence]
-
-
-def _message_markdown(stored: StoredMessage) -> builtins.list[str]:
-    message = stored.message
-    if stored.kind == "summary":
-        heading = f"## Summary of messages 1–{stored.replaces_through}"
-        return [heading, "", message.content] if isinstance(message, UserMessage) else [heading]
-    match message:
-        case UserMessage(content=content, images=images):
-            lines = ["## User", "", content]
-            if images:
-                lines += ["", f"*({len(images)} image{'s' if len(images) != 1 else ''})*"]
-            return lines
-        case AssistantMessage():
-            heading = "## Assistant" + (f" (`{stored.model}`)" if stored.model else "")
-            lines = [heading]
-            if not stored.complete:
-                lines += ["", f"*Incomplete: {stored.note or 'the answer did not finish'}.*"]
-            if message.thinking:
-                lines += ["", "<details><summary>Thinking</summary>", ""]
-                lines += [*_fenced(message.thinking), "", "</details>"]
-            if message.content:
-                lines += ["", message.content]
-            for call in message.tool_calls:
-                arguments = json.dumps(call.arguments, indent=2, ensure_ascii=False)
-                lines += ["", f"**Tool call** `{call.name}` (`{call.id}`):", ""]
-                lines += _fenced(arguments, "json")
-            return lines
-        case ToolResultMessage():
-            error = " (error)" if message.is_error else ""
-            heading = f"## Tool result: `{message.tool_name}`{error}"
-            return [heading, "", *_fenced(message.content)]

@@ -9,7 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from openclaw.agent.sessions import SessionStore, StoredMessage, session_json
+from openclaw.agent.session_export import session_json
+from openclaw.agent.sessions import SessionStore, StoredMessage
 from openclaw.cli.render import dim, print_json, table
 from openclaw.errors import UserError
 from openclaw.paths import state_dir
