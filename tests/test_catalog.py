@@ -58,6 +58,8 @@ async def test_explicit_entry_turns_discovery_off(ollama: OllamaEmulator, tmp_pa
             "providers": {
                 "ollama": {
                     "baseUrl": ollama.url + "/v1/",  # type: ignore[attr-defined]
+                    "timeout": 600000,
+                    "idleTimeout": 90000,
                     "models": [
                         {"id": "gemma2:2b", "tools": False, "contextWindow": 8192},
                         {"id": "llama3.3", "params": {"num_ctx": 16384}},
@@ -72,6 +74,7 @@ async def test_explicit_entry_turns_discovery_off(ollama: OllamaEmulator, tmp_pa
     assert keys == ["ollama/gemma2:2b", "ollama/llama3.3"]
     gemma = catalog.resolve("ollama/gemma2:2b")
     assert gemma.tools is False and gemma.base_url == ollama.url  # type: ignore[attr-defined]
+    assert (gemma.timeout_ms, gemma.idle_timeout_ms) == (600000, 90000)
     assert catalog.providers["ollama"].key is not None
     assert catalog.providers["ollama"].key.source.startswith("env")  # S12: filled from env
     assert catalog.resolve("ollama/llama3.3:latest").params == {"num_ctx": 16384}

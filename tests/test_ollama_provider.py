@@ -223,3 +223,14 @@ async def test_idle_timeout_mid_stream(ollama: OllamaEmulator) -> None:
     error = events[-1]
     assert isinstance(error, Error) and error.kind == "timeout"
     assert error.partial.content  # what had arrived is kept
+
+
+async def test_idle_timeout_from_the_provider_entry(ollama: OllamaEmulator) -> None:
+    add_qwen(ollama)
+    ollama.queue_chat(ChatReply(text="one two three four", stall_after_chunks=2))
+    events = await run(
+        model_for(ollama, idle_timeout_ms=300), Context(messages=(UserMessage("?"),))
+    )
+    error = events[-1]
+    assert isinstance(error, Error) and error.kind == "timeout"
+    assert "stopped sending for 0.3 s" in error.message and ".idleTimeout 300000" in error.message

@@ -178,6 +178,7 @@ def _model_from_entry(
         headers={**(provider.headers or {}), **(e.headers or {})},
         local=local,
         timeout_ms=provider.timeout or 0,
+        idle_timeout_ms=provider.idleTimeout or 0,
         batch_size=provider.batchSize or 0,
     )
 

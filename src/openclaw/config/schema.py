@@ -109,6 +109,9 @@ class Provider(_Strict):
     api: Api | None = None
     headers: dict[str, str] | None = None
     timeout: int | None = Field(default=None, gt=0, description="milliseconds")
+    idleTimeout: int | None = Field(
+        default=None, gt=0, description="milliseconds allowed between two chunks of an answer"
+    )
     batchSize: int | None = Field(default=None, gt=0)
     models: list[ModelEntry] | None = None
 

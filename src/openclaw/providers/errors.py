@@ -115,11 +115,18 @@ def describe(kind: ErrorKind, model: Model, detail: str = "", timeout: float | N
                 return f"model {model.id} is not pulled on {where}: run `ollama pull {model.id}`"
             return f"{model.provider} does not know model {model.id}: {detail}"
         case "timeout":
-            seconds = f" within {timeout:g} s" if timeout else ""
+            seconds = f" {timeout:g} s" if timeout else " too long"
+            setting = f"`openclaw config set models.providers.{model.provider}"
+            if "idle" in detail:
+                return (
+                    f"{model.key} stopped sending for{seconds} in the middle of its answer:"
+                    f" raise the wait with {setting}.idleTimeout 300000` (milliseconds)"
+                )
+            if "connect" in detail:
+                return f"could not connect to {where} within{seconds}"
             return (
-                f"{model.key} did not answer{seconds} ({detail or 'timeout'}); a cold model load"
-                " can take minutes: raise the provider's timeout with `openclaw config set"
-                f" models.providers.{model.provider}.timeout 600000` (milliseconds)"
+                f"{model.key} did not start answering within{seconds}; a cold model load can"
+                f" take minutes: raise the wait with {setting}.timeout 600000` (milliseconds)"
             )
         case "context_overflow":
             return detail or f"the prompt does not fit the context window of {model.key}"

@@ -122,6 +122,7 @@ async def open_exchange(
     import aiohttp
 
     first_byte = first_byte_timeout(model, options)
+    idle = model.idle_timeout_ms / 1000 if model.idle_timeout_ms else options.idle_timeout
     timeout = aiohttp.ClientTimeout(
         total=None, sock_connect=options.connect_timeout, connect=options.connect_timeout
     )
@@ -148,7 +149,7 @@ async def open_exchange(
                         response.status,
                         parse_retry_after(response.headers.get("Retry-After")),
                     )
-                exchange = Exchange(response, deadline, options.idle_timeout, options.abort)
+                exchange = Exchange(response, deadline, idle, options.abort)
                 yield exchange
     except StreamFailure:
         raise
@@ -158,8 +159,9 @@ async def open_exchange(
             raise StreamFailure(
                 "timeout", "connect timeout", timeout=options.connect_timeout
             ) from error
-        limit = options.idle_timeout if phase == "idle" else first_byte
-        raise StreamFailure("timeout", f"no {phase} data", timeout=limit) from error
+        if phase == "idle":
+            raise StreamFailure("timeout", "idle: no data", timeout=idle) from error
+        raise StreamFailure("timeout", "no first byte", timeout=first_byte) from error
     except (ValueError, TypeError, AttributeError, KeyError) as error:
         raise StreamFailure("server", f"the server sent something unexpected: {error}") from error
     except (aiohttp.ClientError, OSError) as error:

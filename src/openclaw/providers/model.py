@@ -44,7 +44,8 @@ class Model:
     family: str = ""
     size: int = 0
     # Provider-level settings the stream needs.
-    timeout_ms: int = 0
+    timeout_ms: int = 0  # first byte (a cold load); 0: the default
+    idle_timeout_ms: int = 0  # between chunks; 0: the default
     batch_size: int = 0
 
     @property
