@@ -111,8 +111,9 @@ GatewayStarter = Callable[..., RunningGateway]
 
 @pytest.fixture
 def start_gateway(isolated_state: Path) -> Iterator[GatewayStarter]:
-    """`start_gateway(config_text, env=..., **settings)` serves a gateway for this test, with
-    the config (JSON5 text) read the way the CLI reads it; port 0 unless told otherwise."""
+    """`start_gateway(config_text, env=..., **options)` serves a gateway for this test: the
+    config (JSON5 text) is read as the CLI reads it, `options` are those of
+    `GatewaySettings.from_config` (`bind`, `token`, `grace`, ...); port 0 unless told."""
     from openclaw.config import load_config
     from openclaw.gateway.server import GatewaySettings
 
@@ -127,7 +128,7 @@ def start_gateway(isolated_state: Path) -> Iterator[GatewayStarter]:
             environment = {"OPENCLAW_STATE_DIR": str(isolated_state), **(env or {})}
             config = load_config(path, environment).config
             options.setdefault("port", 0)
-            settings = GatewaySettings(config, environment, isolated_state, **options)
+            settings = GatewaySettings.from_config(config, environment, isolated_state, **options)
             return stack.enter_context(serve_gateway(settings))
 
         yield start

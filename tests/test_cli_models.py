@@ -207,3 +207,19 @@ def test_doctor_broken_config(isolated_state: Path, capsys: pytest.CaptureFixtur
     (isolated_state / "openclaw.json").write_text("{ models: { providers: [ ] } }")
     code, found = doctor(capsys)
     assert code == 1 and found["config-invalid"]["fix"] == "openclaw config validate"
+
+
+def test_doctor_explicit_model_not_pulled(
+    ollama: OllamaEmulator, isolated_state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ollama.add_model(FakeModel("qwen3:8b"))
+    isolated_state.mkdir(parents=True, exist_ok=True)
+    url = ollama.url  # type: ignore[attr-defined]
+    (isolated_state / "openclaw.json").write_text(
+        f'{{models: {{providers: {{ollama: {{baseUrl: "{url}",'
+        ' models: [{id: "qwen3:8b"}, {id: "mistral"}]}}}}'
+    )
+    code, found = doctor(capsys)
+    assert code == 0  # a warning, not an error: the other model works
+    assert found["model-not-pulled"]["fix"] == "ollama pull mistral"
+    assert "discovery is off" in found["explicit-ollama"]["problem"]

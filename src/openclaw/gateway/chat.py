@@ -1,0 +1,345 @@
+"""One chat completion: who answers, the events it streams, abort, and what it is measured as.
+
+Two kinds of `model`:
+- a catalog reference (`ollama/qwen3:8b`): that model alone, as a plain endpoint. The client's
+  tools are passed to it and its tool calls come back to the client; nothing runs here.
+- `openclaw`: the agent, with the configured primary and fallbacks, running its built-in tools
+  on this machine under the configured exec policy (`ask` is a refusal: nobody is there to ask).
+
+Either way the run yields text, thinking and tool-call events, then one `Answered` or `Failed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from difflib import get_close_matches
+
+from openclaw.agent.events import (
+    AgentDone,
+    AgentEvent,
+    AgentFailed,
+    ToolEnd,
+    ToolStart,
+    TurnEnd,
+    TurnStart,
+)
+from openclaw.catalog.model import ModelRef
+from openclaw.errors import UserError
+from openclaw.gateway.activity import FinishedRequest
+from openclaw.gateway.errors import InvalidRequest, ModelNotFound, Unavailable
+from openclaw.gateway.openai_api import ChatRequest
+from openclaw.gateway.state import Gateway
+from openclaw.providers.events import (
+    AssistantMessage,
+    Context,
+    Done,
+    Error,
+    Notice,
+    Start,
+    StreamOptions,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallEvent,
+    Usage,
+    UserMessage,
+)
+from openclaw.providers.model import Model
+from openclaw.runtime.fallback import Attempt, FallbackChain, Retry, Switch
+
+__all__ = ["AGENT_MODEL", "Answered", "ChatEvent", "ChatRun", "Failed", "start_chat"]
+
+AGENT_MODEL = "openclaw"
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    message: AssistantMessage  # for the agent: every turn's text, the last model, summed usage
+    attempts: tuple[Attempt, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    kind: str  # a provider ErrorKind, or "max_turns"
+    message: str
+    attempts: tuple[Attempt, ...]
+
+
+ChatEvent = (
+    TextDelta
+    | ThinkingDelta
+    | ToolCallEvent
+    | ToolStart
+    | ToolEnd
+    | Notice
+    | Switch
+    | Retry
+    | Answered
+    | Failed
+)
+
+
+class ChatRun:
+    """A started chat: iterate `events()` once.
+
+    To stop it, call `abort(reason)`: the agent is asked to stop (its running tool is
+    cancelled, the session stays consistent) and given a moment to; a plain model request has
+    nothing to clean up, so `stop_by_cancel` says to cancel the task reading it right away.
+    """
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        model: Model,
+        source: AsyncIterator[ChatEvent],
+        started: float,
+        abort: asyncio.Event | None = None,
+    ) -> None:
+        self.gateway = gateway
+        self.model = model  # the first model asked
+        self.reason = ""  # why it was stopped: "disconnected" or "shutdown"
+        self.stop_by_cancel = abort is None
+        self._source = source
+        self._abort = abort
+        self._started = started
+
+    def abort(self, reason: str) -> None:
+        if not self.reason:
+            self.reason = reason
+        if self._abort is not None:
+            self._abort.set()
+
+    async def events(self) -> AsyncGenerator[ChatEvent, None]:
+        """The run's events, measured on the way through."""
+        metrics = self.gateway.metrics
+        first: float | None = None
+        model = self.model.key
+        final: Answered | Failed | None = None
+        metrics.stream_started()
+        try:
+            async for event in self._source:
+                match event:
+                    case TextDelta() | ThinkingDelta() | ToolCallEvent() if first is None:
+                        first = time.perf_counter() - self._started
+                    case Switch(failed=failed, next=following):
+                        metrics.fallbacks.labels(failed, following).inc()
+                        model = following
+                    case Answered(message=message):
+                        final = event
+                        model = message.model or model
+                    case Failed():
+                        final = event
+                yield event
+        finally:
+            metrics.stream_ended()
+            self._record(model, first, final)
+
+    def _record(self, model: str, first: float | None, final: Answered | Failed | None) -> None:
+        gateway = self.gateway
+        duration = time.perf_counter() - self._started
+        ok = isinstance(final, Answered)
+        outcome = "ok" if ok else (self.reason or "error")
+        usage = final.message.usage if isinstance(final, Answered) else Usage()
+        provider = model.partition("/")[0]
+        rate = gateway.metrics.finished(model, provider, outcome, duration, first, usage)
+        attempts = final.attempts if final is not None else ()
+        kinds = set()
+        for attempt in attempts:
+            if attempt.kind not in ("ok", "skipped", "aborted"):
+                kinds.add(attempt.kind)
+                gateway.metrics.errors.labels(attempt.kind, attempt.model).inc()
+                gateway.activity.error(attempt.model, attempt.kind, attempt.message)
+        if isinstance(final, Failed) and final.kind not in kinds and final.kind != "aborted":
+            gateway.metrics.errors.labels(final.kind, model).inc()
+            gateway.activity.error(model, final.kind, final.message)
+        gateway.activity.record(
+            FinishedRequest(time.time(), model, outcome, duration, first, usage.output, rate)
+        )
+
+
+async def start_chat(gateway: Gateway, request: ChatRequest, started: float) -> ChatRun:
+    """Check the request against the catalog and start it; raises an `ApiError` when it
+    cannot be answered at all."""
+    if gateway.shutdown.closing:
+        raise Unavailable(
+            "the gateway is shutting down: send the request again once it is back",
+            code="shutting_down",
+        )
+    if request.model == AGENT_MODEL:
+        abort = asyncio.Event()
+        model, events = _agent_run(gateway, request, abort)
+        return ChatRun(gateway, model, events, started, abort)
+    model, events = await _model_run(gateway, request)
+    return ChatRun(gateway, model, events, started)
+
+
+def _with_request(
+    base: Callable[[Model], StreamOptions], request: ChatRequest, abort: asyncio.Event | None
+) -> Callable[[Model], StreamOptions]:
+    def options_for(model: Model) -> StreamOptions:
+        return replace(
+            base(model),
+            temperature=request.temperature,
+            max_tokens=request.max_tokens,
+            abort=abort,
+        )
+
+    return options_for
+
+
+# --- a catalog model, alone -----------------------------------------------------------------
+
+
+async def _resolve(gateway: Gateway, ref: str) -> Model:
+    source = gateway.runtime.catalog
+    try:
+        ModelRef.parse(ref)
+    except UserError:
+        raise ModelNotFound(
+            f"unknown model `{ref}`: use `{AGENT_MODEL}` for the agent, or a catalog reference"
+            " such as ollama/qwen3:8b (GET /v1/models lists them)",
+            param="model",
+        ) from None
+    catalog = source.current
+    model = catalog.find(ref)
+    if model is None:  # perhaps pulled a moment ago
+        catalog = await source.after_miss()
+        model = catalog.find(ref)
+    if model is None:
+        close = get_close_matches(ref, [m.key for m in catalog.available()], n=3, cutoff=0.5)
+        hint = f" Closest: {', '.join(close)}." if close else ""
+        raise ModelNotFound(
+            f"unknown model `{ref}`.{hint} GET /v1/models lists the models;"
+            f" `{AGENT_MODEL}` is the agent.",
+            param="model",
+        )
+    status = catalog.providers[model.provider]
+    if not status.available and not status.local:
+        raise Unavailable(f"{model.key} cannot be used: {status.note}", code="provider_unavailable")
+    return model
+
+
+async def _model_run(
+    gateway: Gateway, request: ChatRequest
+) -> tuple[Model, AsyncIterator[ChatEvent]]:
+    from openclaw.runtime.selection import options_factory
+
+    runtime = gateway.runtime
+    model = await _resolve(gateway, request.model)
+    if request.context.tools and not model.tools:
+        raise InvalidRequest(
+            f"{model.key} does not take tools (its entry says `tools: false`):"
+            " send the request without `tools`, or to another model",
+            param="tools",
+        )
+    base = options_factory(runtime.catalog.current, runtime.config, request.thinking)
+    chain = FallbackChain([model], runtime.http, _with_request(base, request, None))
+    return model, _chain_events(chain, request.context)
+
+
+async def _chain_events(chain: FallbackChain, context: Context) -> AsyncIterator[ChatEvent]:
+    async for event in chain.run(context):
+        match event:
+            case Start():
+                continue
+            case Done(message=message):
+                yield Answered(message, tuple(chain.attempts))
+            case Error(kind=kind, message=message):
+                yield Failed(kind, message, tuple(chain.attempts))
+            case _:
+                yield event
+
+
+# --- the agent ------------------------------------------------------------------------------
+
+
+def _agent_run(
+    gateway: Gateway, request: ChatRequest, abort: asyncio.Event
+) -> tuple[Model, AsyncIterator[ChatEvent]]:
+    from openclaw.agent.setup import make_agent
+
+    runtime = gateway.runtime
+    context = request.context
+    last = context.messages[-1]
+    if not isinstance(last, UserMessage):
+        raise InvalidRequest(
+            f"the last message to `{AGENT_MODEL}` must be from the user: it runs its own tools,"
+            " so it never waits for tool results from the client",
+            param="messages",
+        )
+    if last.images:
+        raise InvalidRequest(
+            f"`{AGENT_MODEL}` takes text only for now: send images to a catalog model",
+            param="messages",
+        )
+    if context.tools:
+        raise InvalidRequest(
+            f"`{AGENT_MODEL}` runs its own built-in tools: send client tools to a catalog"
+            " model (e.g. ollama/qwen3:8b) instead",
+            param="tools",
+        )
+    try:
+        agent = make_agent(
+            runtime.catalog.current,
+            runtime.config,
+            runtime.state_dir,
+            runtime.http,
+            thinking=request.thinking,
+        )
+    except UserError as error:
+        raise Unavailable(str(error), code="no_model_available") from None
+    system = agent.system_prompt + (f"\n\n{context.system}" if context.system else "")
+    agent = replace(
+        agent,
+        system_prompt=system,
+        history=list(context.messages[:-1]),
+        options_for=_with_request(agent.options_for, request, abort),
+        abort=abort,
+    )
+    return agent.models[0], _agent_events(agent.run(last.content))
+
+
+async def _agent_events(run: AsyncIterator[AgentEvent]) -> AsyncIterator[ChatEvent]:
+    """Agent events as chat events: every turn's text in one answer, turns apart by a blank
+    line; tool runs are reported but not sent as tool calls (they already ran here)."""
+    turns: list[AssistantMessage] = []
+    shown = False
+    new_turn = False
+    async for event in run:
+        match event:
+            case TurnStart():
+                new_turn = True
+            case TextDelta():
+                if new_turn and shown:
+                    yield TextDelta("\n\n")
+                new_turn, shown = False, True
+                yield event
+            case Switch(failed=failed, next=following, reason=reason, restarted=True):
+                yield event
+                yield TextDelta(
+                    f"\n\n[{failed} failed ({reason}); {following} answers from the start]\n\n"
+                )
+            case TurnEnd(message=message):
+                turns.append(message)
+            case AgentDone(message=final, usage=usage, attempts=attempts):
+                content = "\n\n".join(m.content for m in turns if m.content)
+                thinking = "\n\n".join(m.thinking for m in turns if m.thinking)
+                answer = AssistantMessage(
+                    content, thinking, (), final.model, final.stop_reason, usage
+                )
+                yield Answered(answer, attempts)
+            case AgentFailed(error=error, reason=reason, attempts=attempts):
+                kind = error.kind if error is not None else "max_turns"
+                yield Failed(kind, _explain(reason, attempts), attempts)
+            case ThinkingDelta() | Notice() | Switch() | Retry() | ToolStart() | ToolEnd():
+                yield event
+
+
+def _explain(reason: str, attempts: tuple[Attempt, ...]) -> str:
+    failed = [a for a in attempts if a.kind not in ("ok", "skipped", "aborted")]
+    if len(failed) < 2:
+        return reason
+    tried = "; ".join(f"{a.model}: {a.message}" for a in failed)
+    return f"no model could answer ({tried})"

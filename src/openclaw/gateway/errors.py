@@ -1,0 +1,91 @@
+"""Errors the gateway answers with, in OpenAI's error shape.
+
+ApiError                 a request the gateway refuses; `status`, `type` and `code` say how
+ ├── InvalidRequest      400: malformed JSON, a field of the wrong type, an unsupported feature
+ ├── Unauthorized        401: a missing or wrong bearer token
+ ├── ModelNotFound       404: a `model` that is neither `openclaw` nor in the catalog
+ ├── BodyTooLarge        413: a request body over the size cap
+ └── Unavailable         503: no model is configured or usable, or the gateway is shutting down
+
+Every one becomes `{"error": {"message", "type", "param", "code"}}`, the body OpenAI's clients
+parse; the message says what is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = [
+    "ApiError",
+    "BodyTooLarge",
+    "InvalidRequest",
+    "ModelNotFound",
+    "Unauthorized",
+    "Unavailable",
+    "error_body",
+    "error_json",
+]
+
+
+def error_body(
+    message: str, type_: str, code: str | None = None, param: str | None = None
+) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def error_json(
+    message: str, type_: str, code: str | None = None, param: str | None = None
+) -> bytes:
+    return json.dumps(error_body(message, type_, code, param), ensure_ascii=False).encode()
+
+
+class ApiError(Exception):
+    status = 500
+    type = "server_error"
+    code: str | None = None
+    kind = "server"  # the label counted in openclaw_errors_total
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+
+    def body(self) -> bytes:
+        return error_json(self.message, self.type, self.code, self.param)
+
+
+class InvalidRequest(ApiError):
+    status = 400
+    type = "invalid_request_error"
+    kind = "invalid_request"
+
+
+class Unauthorized(ApiError):
+    status = 401
+    type = "invalid_request_error"
+    code = "invalid_api_key"
+    kind = "unauthorized"
+
+
+class ModelNotFound(ApiError):
+    status = 404
+    type = "invalid_request_error"
+    code = "model_not_found"
+    kind = "unknown_model"
+
+
+class BodyTooLarge(ApiError):
+    status = 413
+    type = "invalid_request_error"
+    code = "request_too_large"
+    kind = "body_too_large"
+
+
+class Unavailable(ApiError):
+    status = 503
+    type = "server_error"
+    code = "unavailable"
+    kind = "unavailable"

@@ -1,0 +1,305 @@
+"""Serving the gateway with uvicorn, and stopping it gracefully.
+
+Before anything listens, the bind address is checked: beyond loopback a token is required.
+On SIGINT or SIGTERM (or `GatewayServer.stop()`), the listening socket closes, answers in
+progress get `grace` seconds to finish, then each one still running ends with a clean
+`shutting_down` error (an error event and `[DONE]` when streaming): no body is cut half-way.
+A second Ctrl-C stops at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+
+from openclaw.config.schema import Config
+from openclaw.errors import UserError
+from openclaw.gateway import DEFAULT_BIND, DEFAULT_PORT
+from openclaw.gateway.app import MAX_BODY_BYTES, create_app
+from openclaw.gateway.chat_response import ABORT_GRACE
+from openclaw.gateway.state import CATALOG_TTL, Gateway, Runtime, Shutdown, catalog_source
+
+__all__ = [
+    "DEFAULT_BIND",
+    "DEFAULT_GRACE",
+    "DEFAULT_PORT",
+    "GatewayServer",
+    "GatewaySettings",
+    "bind_address",
+    "check_bind",
+    "is_loopback",
+    "open_socket",
+    "run_gateway",
+]
+
+DEFAULT_GRACE = 10.0  # seconds answers in progress get to finish on shutdown
+UPSTREAM_CONNECTIONS = 1000  # open model requests at once (the shared HTTP client's pool)
+# `gateway.bind` values of the original config format, and plain words.
+BIND_ALIASES = {
+    "loopback": "127.0.0.1",
+    "localhost": "127.0.0.1",
+    "lan": "0.0.0.0",
+    "all": "0.0.0.0",
+}
+
+
+def bind_address(value: str | None) -> str:
+    if not value:
+        return DEFAULT_BIND
+    return BIND_ALIASES.get(value.strip().lower(), value.strip())
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Refuse to listen beyond loopback without a token."""
+    if is_loopback(host) or token:
+        return
+    raise UserError(
+        f"refusing to listen on {host} without an auth token: anyone who can reach this machine"
+        " could use your models and run tools on it. Set a token with"
+        ' `openclaw config set gateway.auth.token "$(openssl rand -hex 32)"` (or pass --token),'
+        " or listen on loopback only with --bind 127.0.0.1"
+    )
+
+
+def open_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket, or a `UserError` saying why it cannot be had."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as error:
+        raise UserError(f"cannot listen on {host}: {error.strerror} (check --bind)") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as error:
+        sock.close()
+        hint = "is another gateway running? pick another port with --port"
+        if error.errno not in (98, 48):  # EADDRINUSE (Linux, macOS)
+            hint = "check --bind and --port"
+        raise UserError(f"cannot listen on {host}:{port}: {error.strerror} ({hint})") from None
+    return sock
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn, telling us when it listens and handing signals to us (it would re-raise them
+    once stopped, which kills the process before it has cleaned up)."""
+
+    def __init__(
+        self, config: uvicorn.Config, started: Callable[[], None], signalled: Callable[[], None]
+    ) -> None:
+        super().__init__(config)
+        self._started_callback = started
+        self._signalled = signalled
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._started_callback()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGINT, signal.SIGTERM)
+        for sig in signals:
+            loop.add_signal_handler(sig, self._signalled)
+        try:
+            yield
+        finally:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+
+
+class GatewayServer:
+    """One gateway app served by uvicorn on a socket we opened."""
+
+    def __init__(
+        self,
+        app: Starlette,
+        gateway: Gateway,
+        grace: float = DEFAULT_GRACE,
+        notify: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        self.gateway = gateway
+        self.grace = grace
+        self._notify = notify
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._on_started: Callable[[], None] = lambda: None
+        config = uvicorn.Config(
+            app,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            proxy_headers=False,  # nothing here depends on the client's address
+            timeout_graceful_shutdown=int(grace + ABORT_GRACE + 2),
+        )
+        self._server = _Uvicorn(config, lambda: self._on_started(), self._begin_shutdown)
+
+    async def serve(
+        self, sock: socket.socket, on_started: Callable[[], None] = lambda: None
+    ) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._on_started = on_started
+        await self._server.serve(sockets=[sock])
+
+    def stop(self) -> None:
+        """Begin a graceful shutdown, as SIGTERM does. From another thread, it returns once
+        the shutdown has begun (not once it is over)."""
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._begin_shutdown()
+            return
+        begun = threading.Event()
+
+        def begin() -> None:
+            try:
+                self._begin_shutdown()
+            finally:
+                begun.set()
+
+        try:
+            loop.call_soon_threadsafe(begin)
+        except RuntimeError:  # the loop is closed: it has stopped already
+            return
+        begun.wait(5)
+
+    def _begin_shutdown(self) -> None:
+        shutdown = self.gateway.shutdown
+        if shutdown.closing:  # asked twice: stop now
+            self._server.force_exit = True
+            shutdown.stop_now()
+            return
+        busy = self.gateway.metrics.in_flight
+        if busy:
+            self._notify(
+                f"shutting down: {busy} answer(s) in progress get up to {self.grace:g} s to"
+                " finish (Ctrl-C again to stop now)"
+            )
+        else:
+            self._notify("shutting down")
+        shutdown.begin(self.grace)
+        self._server.should_exit = True
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySettings:
+    config: Config
+    env: Mapping[str, str]
+    state_dir: Path
+    host: str = DEFAULT_BIND
+    port: int = DEFAULT_PORT
+    token: str | None = None
+    grace: float = DEFAULT_GRACE
+    max_body: int = MAX_BODY_BYTES
+    catalog_ttl: float = CATALOG_TTL
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        env: Mapping[str, str],
+        state_dir: Path,
+        *,
+        port: int | None = None,
+        bind: str | None = None,
+        token: str | None = None,
+        grace: float = DEFAULT_GRACE,
+        max_body: int = MAX_BODY_BYTES,
+        catalog_ttl: float = CATALOG_TTL,
+    ) -> GatewaySettings:
+        """`gateway.port`, `gateway.bind` and `gateway.auth.token` from the config, each
+        overridden by the matching argument (the command line's options)."""
+        section = config.gateway
+        configured_token = section.auth.token if section and section.auth else None
+        chosen_port = port if port is not None else (section and section.port) or DEFAULT_PORT
+        if not 0 <= chosen_port <= 65535:
+            raise UserError(f"the port must be from 0 to 65535 (got {chosen_port})")
+        return cls(
+            config,
+            env,
+            state_dir,
+            host=bind_address(bind or (section.bind if section else None)),
+            port=chosen_port,
+            token=token or configured_token or None,
+            grace=grace,
+            max_body=max_body,
+            catalog_ttl=catalog_ttl,
+        )
+
+
+def _load_what_answers_need() -> None:
+    """Import the modules answers use now, so that the first requests do not wait for them."""
+    import openclaw.agent.setup
+    import openclaw.agent.tools
+    import openclaw.runtime.selection  # noqa: F401
+    from openclaw.providers.registry import API_MODULES, get_stream
+
+    for api in API_MODULES:
+        get_stream(api)
+
+
+async def run_gateway(
+    settings: GatewaySettings,
+    on_started: Callable[[GatewayServer, str], None] = lambda server, url: None,
+    notify: Callable[[str], None] = lambda _: None,
+) -> None:
+    """Check the bind address, listen, build the catalog, serve until stopped."""
+    from openclaw.catalog.catalog import build_catalog
+    from openclaw.http import open_http
+
+    check_bind(settings.host, settings.token)
+    sock = open_socket(settings.host, settings.port)
+    try:
+        async with open_http(limit=UPSTREAM_CONNECTIONS) as http:
+            config, env, state = settings.config, settings.env, settings.state_dir
+            catalog = await build_catalog(config, env, state, http)
+            source = catalog_source(config, env, state, http, catalog, settings.catalog_ttl)
+            shutdown = Shutdown()
+            app = create_app(
+                Runtime(config, env, state, http, source),
+                token=settings.token,
+                max_body=settings.max_body,
+                shutdown=shutdown,
+            )
+            server = GatewayServer(app, app.state.gateway, settings.grace, notify)
+            url = _url(sock)
+            _load_what_answers_need()
+            try:
+                await server.serve(sock, lambda: on_started(server, url))
+            finally:
+                await source.close()
+    finally:
+        sock.close()

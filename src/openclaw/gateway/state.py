@@ -1,0 +1,166 @@
+"""What the gateway app is built from: the runtime a caller already set up, the catalog kept
+fresh lazily, and the shutdown signal the server raises."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from openclaw.catalog.catalog import Catalog
+from openclaw.config.schema import Config
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from openclaw.gateway.activity import Activity
+    from openclaw.gateway.metrics import GatewayMetrics
+
+__all__ = ["CATALOG_TTL", "CatalogSource", "Gateway", "Runtime", "Shutdown", "catalog_source"]
+
+CATALOG_TTL = 10.0  # seconds a catalog is used before it is rebuilt (newly pulled models appear)
+MISS_AGE = 1.0  # an unknown model rebuilds a catalog older than this (seconds)
+log = logging.getLogger("openclaw.gateway")
+
+
+class CatalogSource:
+    """The catalog, rebuilt at most every `ttl` seconds, one rebuild at a time.
+
+    `current` never waits: a stale catalog is returned while a rebuild runs in the background,
+    so no request pays for discovery. `fresh()` waits for a rebuild when the catalog is stale;
+    `after_miss()` when it is older than `miss_age` (a model not found may just have been
+    pulled).
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        build: Callable[[], Awaitable[Catalog]],
+        ttl: float = CATALOG_TTL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._catalog = catalog
+        self._build = build
+        self._ttl = ttl
+        self._miss_age = min(ttl, MISS_AGE)
+        self._clock = clock
+        self._built_at = clock()
+        self._rebuild: asyncio.Task[None] | None = None
+
+    @property
+    def current(self) -> Catalog:
+        if self._clock() - self._built_at > self._ttl and self._rebuild is None:
+            self._rebuild = asyncio.ensure_future(self._run_rebuild())
+        return self._catalog
+
+    async def fresh(self) -> Catalog:
+        return await self._younger_than(self._ttl)
+
+    async def after_miss(self) -> Catalog:
+        return await self._younger_than(self._miss_age)
+
+    async def _younger_than(self, limit: float) -> Catalog:
+        if self._clock() - self._built_at > limit:
+            if self._rebuild is None:
+                self._rebuild = asyncio.ensure_future(self._run_rebuild())
+            await asyncio.shield(self._rebuild)
+        return self._catalog
+
+    async def _run_rebuild(self) -> None:
+        try:
+            self._catalog = await self._build()
+        except Exception as error:  # keep serving the last catalog; say why it is not updated
+            log.warning("the model catalog could not be rebuilt, keeping the last one: %s", error)
+        finally:
+            self._built_at = self._clock()
+            self._rebuild = None
+
+    async def close(self) -> None:
+        if self._rebuild is not None:
+            self._rebuild.cancel()
+            await asyncio.gather(self._rebuild, return_exceptions=True)
+
+
+def catalog_source(
+    config: Config,
+    env: Mapping[str, str],
+    state: Path,
+    http: aiohttp.ClientSession,
+    catalog: Catalog,
+    ttl: float = CATALOG_TTL,
+) -> CatalogSource:
+    """A source that rebuilds `catalog` the way it was first built."""
+    from openclaw.catalog.catalog import build_catalog
+
+    async def build() -> Catalog:
+        return await build_catalog(config, env, state, http)
+
+    return CatalogSource(catalog, build, ttl)
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """Everything the gateway serves from, built once by the caller (CLI or test)."""
+
+    config: Config
+    env: Mapping[str, str]
+    state_dir: Path
+    http: aiohttp.ClientSession
+    catalog: CatalogSource
+
+
+class Shutdown:
+    """Graceful shutdown as the app sees it: `closing` once it began (new chats are refused),
+    `stopping` once the grace period is over: each answer still running is then told to stop
+    (through the callback it registered with `on_stop`) and ends with a clean error."""
+
+    def __init__(self) -> None:
+        self.closing = False
+        self.stopping = False
+        self._callbacks: set[Callable[[], None]] = set()
+
+    def begin(self, grace: float) -> None:
+        """Call on the server's loop."""
+        if self.closing:
+            return
+        self.closing = True
+        if grace <= 0:
+            self.stop_now()
+        else:
+            asyncio.get_running_loop().call_later(grace, self.stop_now)
+
+    def stop_now(self) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        for callback in list(self._callbacks):
+            callback()
+
+    def on_stop(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call `callback` when stopping (at once if it already is); returns the undo."""
+        if self.stopping:
+            callback()
+            return lambda: None
+        self._callbacks.add(callback)
+        return lambda: self._callbacks.discard(callback)
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    """One app's state: the runtime, its settings, and what it measures."""
+
+    runtime: Runtime
+    token: str | None
+    max_body: int
+    metrics: GatewayMetrics
+    activity: Activity
+    shutdown: Shutdown
+
+    def refused(self, kind: str, message: str) -> None:
+        """Count a request the gateway refused before any model was asked."""
+        self.metrics.errors.labels(kind, "").inc()
+        self.activity.error("", kind, message)
