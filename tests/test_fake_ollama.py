@@ -652,8 +652,13 @@ async def test_shutdown_with_stalled_streams_open(http: aiohttp.ClientSession) -
         # ... the other is still open when the server stops.
     with pytest.raises(aiohttp.ClientError):
         await http.get(f"{url}/")
-    with pytest.raises(aiohttp.ClientPayloadError):
-        await stuck.content.read()
+    # Reading the stuck stream ends (with an error, or a body cut short by the server's HTTP
+    # layer, depending on which uvicorn uses): it neither hangs nor completes.
+    try:
+        rest: bytes | None = await stuck.content.read()
+    except aiohttp.ClientPayloadError:
+        rest = None
+    assert rest is None or b"[DONE]" not in rest
     released.close()
     stuck.close()
 

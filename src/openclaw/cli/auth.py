@@ -15,7 +15,7 @@ from pathlib import Path
 
 from openclaw.paths import state_dir
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 EPILOG = """\
 examples:

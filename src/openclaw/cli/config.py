@@ -15,7 +15,7 @@ from typing import Any
 
 from openclaw.paths import config_path
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 _ENV_REFERENCE = re.compile(r"\$\{[A-Z_][A-Z0-9_]*\}")
 

@@ -14,10 +14,10 @@ from openclaw.paths import state_dir
 if TYPE_CHECKING:
     from openclaw.gateway.server import GatewayServer
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="openclaw gateway",
         description="OpenAI-compatible HTTP API, Prometheus metrics and a web dashboard.",
@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.action != "run":
         parser.print_help()
