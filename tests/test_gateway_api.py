@@ -490,7 +490,7 @@ async def test_readyz_when_the_provider_is_down(
     assert body["error"] == "no provider of the selected models can be reached"
     provider = body["providers"][0]
     assert provider["reachable"] is False
-    assert provider["error"] == f"{closed_url}: connection refused"
+    assert provider["error"] == f"connection refused at {closed_url} (start it with `ollama serve`)"
 
 
 async def test_readyz_without_any_model(

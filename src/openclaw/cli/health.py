@@ -24,14 +24,15 @@ def main(argv: list[str]) -> int:
 
     async def action(setup: Setup) -> int:
         from openclaw.auth import redact
-        from openclaw.runtime.health import check_providers
+        from openclaw.runtime.health import check_providers, model_counts
 
-        results = await check_providers(setup.catalog, setup.http)
+        catalog = setup.catalog
+        results = await check_providers(
+            setup.http, catalog.providers.values(), model_counts(catalog), contact_cloud=True
+        )
         selection = setup.catalog.selection()
         primary = selection.primary
-        usable = primary is not None and any(
-            r.id == primary.provider and r.reachable and not r.problem for r in results
-        )
+        usable = primary is not None and any(r.id == primary.provider and r.usable for r in results)
         keys = {s.id: s.key for s in setup.catalog.providers.values()}
         if args.json:
             print_json(

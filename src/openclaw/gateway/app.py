@@ -32,10 +32,10 @@ from openclaw.gateway.errors import (
     ModelNotFound,
     error_json,
 )
-from openclaw.gateway.health import readiness
 from openclaw.gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics, ollama_hosts
 from openclaw.gateway.openai_api import Completion, parse_chat_request
 from openclaw.gateway.state import Gateway, Runtime, Shutdown
+from openclaw.runtime.health import readiness
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 

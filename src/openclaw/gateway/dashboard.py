@@ -14,9 +14,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from openclaw import __version__
-from openclaw.gateway.health import check_providers
 from openclaw.gateway.metrics import ask_loaded_models, ollama_hosts
 from openclaw.gateway.state import Gateway
+from openclaw.runtime.health import check_providers
 
 __all__ = ["dashboard_routes"]
 

@@ -1,15 +1,18 @@
 """Is each provider usable? Auth present, server reachable (with latency), models available.
 
-Only providers that are configured or have a key are asked; built-in cloud providers without a
-key are reported without any request (nothing is sent where the person did not ask for it).
+Local servers are asked directly (Ollama's `/api/version`, an OpenAI-compatible server's
+`/models`). Cloud providers are asked only with `contact_cloud=True` (`openclaw health`, which the
+person runs on purpose) and only when they have a key; the gateway's `/readyz` and dashboard never
+contact them, so a health probe sends nothing off the machine.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from openclaw.providers.errors import connection_detail
 
@@ -18,7 +21,9 @@ if TYPE_CHECKING:
 
     from openclaw.catalog.catalog import Catalog, ProviderStatus
 
-__all__ = ["ProviderHealth", "check_providers"]
+__all__ = ["ProviderHealth", "check_providers", "model_counts", "probe", "readiness"]
+
+PROBE_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,65 +31,120 @@ class ProviderHealth:
     id: str
     api: str
     base_url: str
+    local: bool
+    available: bool  # has what it needs (a key, for a cloud provider)
     auth_source: str  # "" when there is no key
-    reachable: bool | None  # None: not checked (no key for a cloud provider)
-    latency_ms: float | None
-    models: int
+    reachable: bool | None  # None: not asked
+    latency_ms: float | None = None
+    models: int = 0
     problem: str = ""
 
+    @property
+    def usable(self) -> bool:
+        return self.available and self.reachable is not False and not self.problem
 
-def _probe_url(status: ProviderStatus) -> tuple[str, dict[str, str]]:
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "api": self.api,
+            "baseUrl": self.base_url,
+            "local": self.local,
+            "available": self.available,
+            "reachable": self.reachable,
+            "latencyMs": self.latency_ms,
+            "error": self.problem,
+        }
+
+
+def _request(status: ProviderStatus, contact_cloud: bool) -> tuple[str, dict[str, str]] | None:
+    """The cheap request that shows a provider answers, or None when it is not to be asked."""
     key = status.key.value if status.key else ""
-    match status.api:
-        case "ollama":
-            return f"{status.base_url}/api/version", {}
-        case "anthropic-messages":
-            return f"{status.base_url}/v1/models", {
-                "x-api-key": key,
-                "anthropic-version": "2023-06-01",
-            }
-        case _:
-            return f"{status.base_url}/models", {"Authorization": f"Bearer {key}"} if key else {}
+    if status.api == "ollama":
+        return f"{status.base_url}/api/version", {}
+    if not status.local and not (contact_cloud and key):
+        return None
+    if status.api == "anthropic-messages":
+        return f"{status.base_url}/v1/models", {"x-api-key": key, "anthropic-version": "2023-06-01"}
+    return f"{status.base_url}/models", {"Authorization": f"Bearer {key}"} if key else {}
 
 
-async def _check(
-    http: aiohttp.ClientSession, status: ProviderStatus, models: int
+async def probe(
+    http: aiohttp.ClientSession,
+    status: ProviderStatus,
+    models: int = 0,
+    contact_cloud: bool = False,
 ) -> ProviderHealth:
     import aiohttp
 
     source = status.key.source if status.key else ""
-    if status.origin == "builtin" and status.key is None:
-        return ProviderHealth(
-            status.id, status.api, status.base_url, "", None, None, models, status.note
-        )
-    url, headers = _probe_url(status)
-    timeout = aiohttp.ClientTimeout(total=10, sock_connect=2)
+    base = (status.id, status.api, status.base_url, status.local, status.available, source)
+    request = _request(status, contact_cloud)
+    if request is None:
+        return ProviderHealth(*base, None, None, models, "" if status.available else status.note)
+    url, headers = request
     started = time.perf_counter()
+    timeout = aiohttp.ClientTimeout(total=PROBE_TIMEOUT, sock_connect=2.0)
     try:
         async with http.get(url, headers=headers, timeout=timeout) as response:
             await response.read()
-            latency = (time.perf_counter() - started) * 1000
-            if response.status in (401, 403):
-                problem = f"{status.id} rejected the API key (HTTP {response.status})"
-                return ProviderHealth(status.id, status.api, status.base_url, source, True,
-                                      latency, models, problem)  # fmt: skip
-            problem = "" if response.status < 400 else f"HTTP {response.status} from {url}"
-    except (aiohttp.ClientError, OSError, TimeoutError) as error:
-        detail = connection_detail(error)
+    except TimeoutError:
+        problem = f"no answer from {status.base_url} within {PROBE_TIMEOUT:g} s"
+        return ProviderHealth(*base, False, None, models, problem)
+    except (aiohttp.ClientError, OSError) as error:
         fix = " (start it with `ollama serve`)" if status.api == "ollama" else ""
-        return ProviderHealth(status.id, status.api, status.base_url, source, False, None,
-                              models, f"{detail} at {status.base_url}{fix}")  # fmt: skip
-    if not problem and models == 0:
-        problem = status.note or "no models available"
-    return ProviderHealth(
-        status.id, status.api, status.base_url, source, True, round(latency, 1), models, problem
+        problem = f"{connection_detail(error)} at {status.base_url}{fix}"
+        return ProviderHealth(*base, False, None, models, problem)
+    latency = round((time.perf_counter() - started) * 1000, 1)
+    problem = ""
+    if response.status in (401, 403):
+        problem = f"{status.id} rejected the API key (HTTP {response.status})"
+    elif response.status >= 400:
+        problem = f"HTTP {response.status} from {url}"
+    elif models == 0 and status.note:
+        problem = status.note
+    return ProviderHealth(*base, True, latency, models, problem)
+
+
+async def check_providers(
+    http: aiohttp.ClientSession,
+    statuses: Iterable[ProviderStatus],
+    models: Mapping[str, int] | None = None,
+    *,
+    contact_cloud: bool = False,
+) -> list[ProviderHealth]:
+    counts = models or {}
+    return list(
+        await asyncio.gather(
+            *(probe(http, s, counts.get(s.id, 0), contact_cloud) for s in statuses)
+        )
     )
 
 
-async def check_providers(catalog: Catalog, http: aiohttp.ClientSession) -> list[ProviderHealth]:
-    counts = {pid: 0 for pid in catalog.providers}
+def model_counts(catalog: Catalog) -> dict[str, int]:
+    counts: dict[str, int] = {}
     for model in catalog.models:
         counts[model.provider] = counts.get(model.provider, 0) + 1
-    return list(
-        await asyncio.gather(*(_check(http, s, counts[s.id]) for s in catalog.providers.values()))
-    )
+    return counts
+
+
+async def readiness(http: aiohttp.ClientSession, catalog: Catalog) -> tuple[bool, dict[str, Any]]:
+    """Ready when at least one model of the selection (primary, then fallbacks) has a usable
+    provider; the detail lists each provider asked."""
+    selection = catalog.selection()
+    chain = [m for m in (selection.primary, *selection.fallbacks) if m is not None]
+    providers = list(dict.fromkeys(m.provider for m in chain))
+    health = await check_providers(http, [catalog.providers[p] for p in providers])
+    usable = {h.id for h in health if h.available and h.reachable is not False}
+    ready = any(m.provider in usable for m in chain)
+    detail: dict[str, Any] = {
+        "ready": ready,
+        "models": [m.key for m in chain],
+        "providers": [h.to_json() for h in health],
+    }
+    if not chain:
+        detail["error"] = (
+            "no model is configured or discovered: run `openclaw doctor` to see what to fix"
+        )
+    elif not ready:
+        detail["error"] = "no provider of the selected models can be reached"
+    return ready, detail
