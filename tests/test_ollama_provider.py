@@ -234,3 +234,20 @@ async def test_idle_timeout_from_the_provider_entry(ollama: OllamaEmulator) -> N
     error = events[-1]
     assert isinstance(error, Error) and error.kind == "timeout"
     assert "stopped sending for 0.3 s" in error.message and ".idleTimeout 300000" in error.message
+
+
+async def test_reasoning_left_in_content_by_an_old_server_is_moved() -> None:
+    from tests.fakes.serve import serve_in_thread
+
+    old = OllamaEmulator(version="0.11.0")  # before 0.12.4: reasoning stays in content
+    old.add_model(FakeModel("qwen3:8b", ("completion", "tools", "thinking"), "qwen3", 40960))
+    old.queue_chat(ChatReply(text="It is 18°C.", thinking="The user wants the weather."))
+    with serve_in_thread(old.app) as url:
+        model = Model("ollama", "qwen3:8b", "ollama", url, context_window=40960, local=True)
+        events = await run(model, Context(messages=(UserMessage("?"),)))  # think not sent
+    assert "think" not in old.bodies("/api/chat")[0]
+    done = events[-1]
+    assert isinstance(done, Done)
+    assert done.message.content == "It is 18°C."
+    assert done.message.thinking.strip() == "The user wants the weather."
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "It is 18°C."

@@ -177,6 +177,31 @@ def recover_text_tool_call(text: str, tool_names: set[str]) -> list[ToolCall]:
     return calls
 
 
+class _ThinkTags:
+    """Reasoning a server left inside `content` as `<think>...</think>` (servers before 0.12.4
+    when `think` is not sent, or models pulled before thinking support) is moved to thinking."""
+
+    def __init__(self) -> None:
+        self.state = "start"  # start -> inside -> done, or start -> done
+
+    def split(self, content: str) -> tuple[str, str]:
+        """(thinking, content) of one chunk's content."""
+        if self.state == "start":
+            stripped = content.lstrip()
+            if not stripped:
+                return "", content
+            if not stripped.startswith("<think>"):
+                self.state = "done"
+                return "", content
+            self.state = "inside"
+            content = stripped.removeprefix("<think>")
+        thinking, closed, rest = content.partition("</think>")
+        if closed:
+            self.state = "done"
+            return thinking, rest.lstrip("\n")
+        return thinking, ""
+
+
 class _Assembly(Assembly):
     """The message being assembled from the chunks."""
 
@@ -245,6 +270,7 @@ async def stream(
             # it may be a tool call written as text.
             holding = bool(tool_names)
             decided = False
+            tags = _ThinkTags()
             buffer = b""
             async for data in ex.chunks():
                 lines = (buffer + data).split(b"\n")
@@ -262,6 +288,11 @@ async def stream(
                         out.thinking.append(thinking)
                         yield ThinkingDelta(thinking)
                     content = message.get("content")
+                    if content and tags.state != "done":
+                        inline, content = tags.split(content)
+                        if inline:
+                            out.thinking.append(inline)
+                            yield ThinkingDelta(inline)
                     if content and holding:
                         out.held.append(content)
                         start = content.lstrip()[:1]
