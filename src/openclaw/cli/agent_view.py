@@ -88,15 +88,12 @@ class AgentView:
                 )
             case TurnStart():
                 pass
-            case AgentDone(message=m, usage=usage, session_id=session):
+            case AgentDone(message=m, usage=usage):
                 if not self._at_line_start:
                     self.out.write("\n")
                     self._at_line_start = True
                 self.out.flush()
-                tail = f" · session {session}" if session else ""
-                self._note(
-                    dim(f"[{m.model} · {usage.input} in / {usage.output} out{tail}]", self.err)
-                )
+                self._note(dim(f"[{m.model} · {usage.input} in / {usage.output} out]", self.err))
             case AgentFailed(reason=reason, attempts=attempts):
                 self._note(f"error: {reason}")
                 errors = [a for a in attempts if a.kind not in ("ok", "skipped")]

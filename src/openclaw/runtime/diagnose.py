@@ -129,7 +129,8 @@ async def _ollama_findings(
             Finding(
                 "models-skipped",
                 "info",
-                f"{len(result.skipped)} of {result.installed} installed models were skipped",
+                f"{len(result.skipped)} of {result.installed} installed models"
+                f" {'was' if len(result.skipped) == 1 else 'were'} skipped",
                 "",
                 tuple(f"skipped {s.name}: {s.reason}" for s in result.skipped),
             )
