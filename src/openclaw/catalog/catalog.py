@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from difflib import get_close_matches
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openclaw.auth import ApiKey, has_profile, resolve_api_key
-from openclaw.catalog.builtin import builtin_providers
+from openclaw.catalog.builtin import BuiltinProvider, builtin_providers
 from openclaw.catalog.model import ModelRef, normalize_ollama_name
 from openclaw.catalog.ollama_discovery import (
     DEFAULT_CONTEXT_WINDOW,
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     import aiohttp
 
 __all__ = ["Catalog", "ProviderStatus", "Selection", "build_catalog", "show_cache_path"]
+
+Builtins = Mapping[str, BuiltinProvider]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,23 +134,29 @@ def show_cache_path(state: Path) -> Path:
     return state / "cache" / "ollama-show.json"
 
 
-def _default_api(provider_id: str, entry: Provider) -> str:
+def _default_api(provider_id: str, entry: Provider, builtins: Builtins) -> str:
     if entry.api:
         return entry.api
-    builtin = builtin_providers().get(provider_id)
+    builtin = builtins.get(provider_id)
     if builtin:
         return builtin.api
-    if provider_id == "ollama" or provider_id.startswith("ollama"):
+    if provider_id.startswith("ollama"):
         return "ollama"
     return "openai-completions"
 
 
-def _default_base_url(provider_id: str, api: str, env: Mapping[str, str]) -> str:
-    builtin = builtin_providers().get(provider_id)
+def _default_base_url(
+    provider_id: str, api: str, env: Mapping[str, str], builtins: Builtins
+) -> str:
+    builtin = builtins.get(provider_id)
     if builtin and builtin.api == api:
         return builtin.base_url
-    host = parse_ollama_host(env["OLLAMA_HOST"]) if env.get("OLLAMA_HOST") else DEFAULT_OLLAMA_URL
+    host = _ollama_url(env)
     return host if api == "ollama" else host + "/v1"
+
+
+def _ollama_url(env: Mapping[str, str]) -> str:
+    return parse_ollama_host(env["OLLAMA_HOST"]) if env.get("OLLAMA_HOST") else DEFAULT_OLLAMA_URL
 
 
 def _model_from_entry(
@@ -183,18 +191,70 @@ def _model_from_entry(
     )
 
 
-def _explicit_models(
-    provider_id: str, api: str, base_url: str, provider: Provider, local: bool
-) -> list[Model]:
-    builtin = builtin_providers().get(provider_id)
+def _implicit_ollama(
+    config: Config, env: Mapping[str, str], state: Path
+) -> tuple[ProviderStatus | None, str]:
+    """The discovered `ollama` provider, or None and why it is off."""
+    if "ollama" in config.providers:
+        return None, "an explicit models.providers.ollama entry switches discovery off"
+    if not (env.get("OLLAMA_API_KEY") or has_profile("ollama", state)):
+        return None, "OLLAMA_API_KEY is not set and there is no ollama auth profile"
+    url = _ollama_url(env)
+    key = resolve_api_key("ollama", config, env, state, env_var="OLLAMA_API_KEY")
+    return ProviderStatus("ollama", "ollama", url, "discovered", key, True, is_local_url(url)), ""
+
+
+def _explicit_provider(
+    pid: str,
+    provider: Provider,
+    config: Config,
+    env: Mapping[str, str],
+    state: Path,
+    builtins: Builtins,
+) -> tuple[ProviderStatus, list[Model]]:
+    """A `models.providers.<pid>` entry: exactly its models (a built-in cloud provider without a
+    `models` list keeps the built-in ones; listed entries override them by id)."""
+    api = _default_api(pid, provider, builtins)
+    base = provider.baseUrl or _default_base_url(pid, api, env, builtins)
+    if api == "ollama":
+        base = native_base_url(base)
+    builtin = builtins.get(pid)
+    env_var = builtin.env_var if builtin else ("OLLAMA_API_KEY" if api == "ollama" else None)
+    key = resolve_api_key(pid, config, env, state, env_var=env_var)
+    local = api == "ollama" or is_local_url(base)
+    available = local or key is not None
+    note = "" if available else f"no API key (set {env_var or 'apiKey in the provider entry'})"
+    if api == "ollama" and not provider.models:
+        note = (
+            "explicit entry lists no models, and an explicit entry switches discovery off:"
+            " add models to it, or remove it to discover models automatically"
+        )
     entries: dict[str, ModelEntry | dict[str, Any]] = {}
     if builtin is not None and builtin.api == api:
         entries = {m["id"]: m for m in builtin.models}
     for entry in provider.models or ():
         entries[entry.id] = entry
-    return [
-        _model_from_entry(provider_id, api, base_url, provider, e, local) for e in entries.values()
+    models = [_model_from_entry(pid, api, base, provider, e, local) for e in entries.values()]
+    status = ProviderStatus(pid, api, base, "explicit", key, available, local, note=note)
+    return status, models
+
+
+def _builtin_provider(
+    builtin: BuiltinProvider, config: Config, env: Mapping[str, str], state: Path
+) -> tuple[ProviderStatus, list[Model]]:
+    """A known cloud provider the config does not mention: available when its key is present."""
+    pid = builtin.id
+    key = resolve_api_key(pid, config, env, state, env_var=builtin.env_var)
+    note = "" if key else f"no API key (set {builtin.env_var} or run `openclaw auth add`)"
+    status = ProviderStatus(
+        pid, builtin.api, builtin.base_url, "builtin", key, key is not None, False, note=note
+    )
+    empty = Provider()
+    models = [
+        _model_from_entry(pid, builtin.api, builtin.base_url, empty, m, False)
+        for m in builtin.models
     ]
+    return status, models
 
 
 async def build_catalog(
@@ -205,79 +265,38 @@ async def build_catalog(
     *,
     discover: bool = True,
 ) -> Catalog:
-    """Assemble the catalog; runs Ollama discovery (in parallel across hosts) when enabled."""
-    statuses: dict[str, ProviderStatus] = {}
+    """Assemble the catalog; Ollama discovery runs while the rest is put together."""
+    builtins = builtin_providers()
+    implicit, implicit_off = _implicit_ollama(config, env, state)
+    job: asyncio.Future[DiscoveryResult] | None = None
+    if implicit is not None and discover:
+        cache = ShowCache(show_cache_path(state))
+        job = asyncio.ensure_future(
+            discover_ollama_models(
+                http, implicit.base_url, provider="ollama", cache=cache, local=implicit.local
+            )
+        )
+    statuses: dict[str, ProviderStatus] = {"ollama": implicit} if implicit else {}
     models: list[Model] = []
-    cache = ShowCache(show_cache_path(state))
-    jobs: dict[str, asyncio.Task[DiscoveryResult]] = {}
-
-    implicit_off = ""
-    if "ollama" in config.providers:
-        implicit_off = "an explicit models.providers.ollama entry switches discovery off"
-    elif not (env.get("OLLAMA_API_KEY") or has_profile("ollama", state)):
-        implicit_off = "OLLAMA_API_KEY is not set and there is no ollama auth profile"
-    else:
-        url = (
-            parse_ollama_host(env["OLLAMA_HOST"]) if env.get("OLLAMA_HOST") else DEFAULT_OLLAMA_URL
-        )
-        key = resolve_api_key("ollama", config, env, state, env_var="OLLAMA_API_KEY")
-        local = is_local_url(url)
-        statuses["ollama"] = ProviderStatus("ollama", "ollama", url, "discovered", key, True, local)
-        if discover:
-            jobs["ollama"] = asyncio.ensure_future(
-                discover_ollama_models(http, url, provider="ollama", cache=cache, local=local)
-            )
-
     for pid, provider in config.providers.items():
-        api = _default_api(pid, provider)
-        base = provider.baseUrl or _default_base_url(pid, api, env)
-        if api == "ollama":
-            base = native_base_url(base)
-        builtin = builtin_providers().get(pid)
-        env_var = builtin.env_var if builtin else ("OLLAMA_API_KEY" if api == "ollama" else None)
-        key = resolve_api_key(pid, config, env, state, env_var=env_var)
-        local = api == "ollama" or is_local_url(base)
-        available = local or key is not None
-        note = "" if available else f"no API key (set {env_var or 'apiKey in the provider entry'})"
-        if api == "ollama" and not provider.models:
-            note = (
-                "explicit entry lists no models, and an explicit entry switches discovery off:"
-                " add models to it, or remove it to discover models automatically"
-            )
-        statuses[pid] = ProviderStatus(pid, api, base, "explicit", key, available, local, note=note)
-        models += _explicit_models(pid, api, base, provider, local)
-
-    for pid, builtin in builtin_providers().items():
-        if pid in statuses:
-            continue
-        key = resolve_api_key(pid, config, env, state, env_var=builtin.env_var)
-        note = "" if key else f"no API key (set {builtin.env_var} or run `openclaw auth add`)"
-        statuses[pid] = ProviderStatus(
-            pid, builtin.api, builtin.base_url, "builtin", key, key is not None, False, note=note
-        )
-        empty = Provider()
-        models += [
-            _model_from_entry(pid, builtin.api, builtin.base_url, empty, m, False)
-            for m in builtin.models
-        ]
-
-    discovered: list[Model] = []
-    for pid, job in jobs.items():
+        statuses[pid], found = _explicit_provider(pid, provider, config, env, state, builtins)
+        models += found
+    for pid, builtin in builtins.items():
+        if pid not in statuses:
+            statuses[pid], found = _builtin_provider(builtin, config, env, state)
+            models += found
+    if job is not None and implicit is not None:
         result = await job
-        old = statuses[pid]
         note = "" if result.reachable else result.error
-        statuses[pid] = ProviderStatus(
-            pid, old.api, old.base_url, old.origin, old.key, result.reachable, old.local,
-            discovery=result, note=note,
-        )  # fmt: skip
-        discovered += result.models
-
+        statuses["ollama"] = replace(
+            implicit, available=result.reachable, discovery=result, note=note
+        )
+        models = list(result.models) + models
     selection = config.agent_defaults.model
-    fallbacks = tuple(selection.fallbacks or ()) if selection else ()
     return Catalog(
-        models=tuple(discovered + models),
+        models=tuple(models),
         providers=statuses,
         primary_ref=selection.primary if selection else None,
-        fallback_refs=fallbacks,
+        fallback_refs=tuple(selection.fallbacks or ()) if selection else (),
         implicit_ollama=implicit_off,
     )
