@@ -26,6 +26,19 @@ def write_config(state: Path, text: str) -> None:
     (state / "openclaw.json").write_text(text)
 
 
+def primary_down_fallback_up(state: Path, closed_url: str) -> None:
+    """A primary on a host where nothing listens, and the emulator's model as the fallback."""
+    write_config(
+        state,
+        f"""{{
+  models: {{ providers: {{ "ollama-down": {{ api: "ollama", baseUrl: "{closed_url}",
+                                          models: [{{ id: "qwen3:8b" }}] }} }} }},
+  agents: {{ defaults: {{ model: {{ primary: "ollama-down/qwen3:8b",
+                                     fallbacks: ["ollama/qwen3:8b"] }} }} }},
+}}""",
+    )
+
+
 def test_streams_the_answer(
     local_ollama: OllamaEmulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -72,15 +85,7 @@ def test_fallback_is_announced(
     isolated_state: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    write_config(
-        isolated_state,
-        f"""{{
-  models: {{ providers: {{ "ollama-down": {{ api: "ollama", baseUrl: "{closed_url}",
-                                          models: [{{ id: "qwen3:8b" }}] }} }} }},
-  agents: {{ defaults: {{ model: {{ primary: "ollama-down/qwen3:8b",
-                                     fallbacks: ["ollama/qwen3:8b"] }} }} }},
-}}""",
-    )
+    primary_down_fallback_up(isolated_state, closed_url)
     assert main(["agent", "--message", "hello"]) == 0
     out = capsys.readouterr()
     assert out.out == "Hello from the emulator.\n"
@@ -93,15 +98,7 @@ def test_every_model_failing_exits_1_with_the_attempts(
     isolated_state: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    write_config(
-        isolated_state,
-        f"""{{
-  models: {{ providers: {{ "ollama-down": {{ api: "ollama", baseUrl: "{closed_url}",
-                                          models: [{{ id: "qwen3:8b" }}] }} }} }},
-  agents: {{ defaults: {{ model: {{ primary: "ollama-down/qwen3:8b",
-                                     fallbacks: ["ollama/qwen3:8b"] }} }} }},
-}}""",
-    )
+    primary_down_fallback_up(isolated_state, closed_url)
     local_ollama.queue_chat(ChatReply(status=404, error="model 'qwen3:8b' not found"))
     assert main(["agent", "--message", "hello"]) == 1
     err = capsys.readouterr().err

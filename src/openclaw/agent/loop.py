@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -174,18 +174,7 @@ class Agent:
         """One model request through the fallback chain, saving the answer as it streams."""
 
         def options(model: Model) -> StreamOptions:
-            base = self.options_for(model)
-            return StreamOptions(
-                api_key=base.api_key,
-                thinking=base.thinking,
-                temperature=base.temperature,
-                max_tokens=base.max_tokens,
-                abort=self.abort,
-                connect_timeout=base.connect_timeout,
-                first_byte_timeout=base.first_byte_timeout,
-                idle_timeout=base.idle_timeout,
-                context_cap=base.context_cap,
-            )
+            return replace(self.options_for(model), abort=self.abort)
 
         chain = FallbackChain(
             self.models, self.http, options, retry_delay=self.retry_delay, attempts=attempts

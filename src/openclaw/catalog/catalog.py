@@ -80,6 +80,10 @@ class Catalog:
         for model in self.models:
             self._index.setdefault(_lookup_key(model.provider, model.id, model.api), model)
 
+    def ollama_hosts(self) -> dict[str, str]:
+        """provider id -> base URL of every Ollama host the catalog knows."""
+        return {s.id: s.base_url for s in self.providers.values() if s.api == "ollama"}
+
     def available(self) -> list[Model]:
         return [m for m in self.models if self.providers[m.provider].available]
 

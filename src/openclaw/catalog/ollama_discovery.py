@@ -17,6 +17,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ __all__ = [
     "SkippedModel",
     "discover_ollama_models",
     "list_loaded_models",
+    "loaded_models_by_host",
     "model_from_show",
     "parse_show",
 ]
@@ -171,14 +173,9 @@ class ShowCache:
             self._load()[digest] = info.to_json()
             self._dirty = True
 
-    def save(self, keep: set[str] | None = None) -> None:
-        """Write if anything changed; `keep` drops digests no server lists any more."""
+    def save(self) -> None:
+        """Write the file if anything was added."""
         entries = self._load()
-        if keep is not None:
-            stale = [d for d in entries if d not in keep]
-            for digest in stale:
-                del entries[digest]
-            self._dirty = self._dirty or bool(stale)
         if not self._dirty:
             return
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -324,3 +321,18 @@ async def list_loaded_models(
         if isinstance(m, dict)
     ]
     return True, "", loaded
+
+
+# provider id -> (base URL, reachable, error, loaded models as `list_loaded_models` gives them)
+LoadedModels = dict[str, tuple[str, bool, str, list[dict[str, Any]]]]
+
+
+async def loaded_models_by_host(
+    http: aiohttp.ClientSession, hosts: Mapping[str, str]
+) -> LoadedModels:
+    """`/api/ps` of every Ollama host (provider id -> base URL), in parallel."""
+    answers = await asyncio.gather(*(list_loaded_models(http, url) for url in hosts.values()))
+    return {
+        pid: (url, ok, error, models)
+        for (pid, url), (ok, error, models) in zip(hosts.items(), answers, strict=True)
+    }

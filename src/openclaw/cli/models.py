@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openclaw.cli.common import Setup, run_async, with_catalog
 from openclaw.cli.render import print_json, table
+
+if TYPE_CHECKING:
+    from openclaw.catalog.catalog import Selection
 
 __all__ = ["build_parser", "main"]
 
@@ -64,8 +67,7 @@ def main(argv: list[str]) -> int:
     return run_async(with_catalog(action, discover=not quick))
 
 
-def _tags(setup: Setup, key: str, reasoning: bool, tools: bool) -> list[str]:
-    selection = setup.catalog.selection()
+def _tags(selection: Selection, key: str, reasoning: bool, tools: bool) -> list[str]:
     tags = []
     if selection.primary and selection.primary.key == key:
         tags.append("default")
@@ -109,6 +111,7 @@ async def _list(setup: Setup, args: argparse.Namespace) -> int:
         models = [m for m in models if m.local]
     if args.provider:
         models = [m for m in models if m.provider == args.provider]
+    selection = catalog.selection()
     rows: list[dict[str, Any]] = []
     for m in models:
         status = catalog.providers[m.provider]
@@ -131,7 +134,7 @@ async def _list(setup: Setup, args: argparse.Namespace) -> int:
                 "local": m.local,
                 "available": status.available,
                 "tools": m.tools,
-                "tags": _tags(setup, m.key, m.reasoning, m.tools),
+                "tags": _tags(selection, m.key, m.reasoning, m.tools),
             }
         )
     if args.json:
@@ -281,22 +284,21 @@ async def _fallbacks(setup: Setup, args: argparse.Namespace) -> int:
 
 
 async def _ps(setup: Setup, args: argparse.Namespace) -> int:
-    import asyncio
+    from openclaw.catalog.ollama_discovery import loaded_models_by_host
 
-    from openclaw.catalog.ollama_discovery import list_loaded_models
-
-    hosts = {s.id: s.base_url for s in setup.catalog.providers.values() if s.api == "ollama"}
+    hosts = setup.catalog.ollama_hosts()
     if not hosts:
         print("No Ollama provider is configured or discovered. Run `openclaw doctor`.")
         return 1
-    answers = await asyncio.gather(*(list_loaded_models(setup.http, u) for u in hosts.values()))
+    answers = await loaded_models_by_host(setup.http, hosts)
     data: list[dict[str, Any]] = [
         {"provider": pid, "baseUrl": url, "reachable": ok, "error": err, "models": loaded}
-        for (pid, url), (ok, err, loaded) in zip(hosts.items(), answers, strict=True)
+        for pid, (url, ok, err, loaded) in answers.items()
     ]
+    healthy = all(h["reachable"] for h in data)
     if args.json:
         print_json({"hosts": data})
-        return 0 if all(h["reachable"] for h in data) else 1
+        return 0 if healthy else 1
     rows = []
     for host in data:
         if not host["reachable"]:
@@ -312,8 +314,9 @@ async def _ps(setup: Setup, args: argparse.Namespace) -> int:
                     m["expires_at"] or "-",
                 ]
             )
-    if rows:
-        print(table(["Model", "Size", "Processor", "Context", "Until"], rows))
-    else:
-        print("No models are loaded.")
-    return 0 if all(h["reachable"] for h in data) else 1
+    print(
+        table(["Model", "Size", "Processor", "Context", "Until"], rows)
+        if rows
+        else "No models are loaded."
+    )
+    return 0 if healthy else 1

@@ -32,7 +32,7 @@ from openclaw.gateway.errors import (
     ModelNotFound,
     error_json,
 )
-from openclaw.gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics, ollama_hosts
+from openclaw.gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from openclaw.gateway.openai_api import Completion, parse_chat_request
 from openclaw.gateway.state import Gateway, Runtime, Shutdown
 from openclaw.runtime.health import readiness
@@ -124,7 +124,7 @@ class _Endpoints:
 
     async def metrics(self, request: Request) -> Response:
         runtime = self.gateway.runtime
-        hosts = ollama_hosts(runtime.catalog.current)
+        hosts = runtime.catalog.current.ollama_hosts()
         body = await self.gateway.metrics.render(runtime.http, hosts)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 

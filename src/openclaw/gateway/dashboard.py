@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from openclaw import __version__
-from openclaw.gateway.metrics import ask_loaded_models, ollama_hosts
+from openclaw.catalog.ollama_discovery import loaded_models_by_host
 from openclaw.gateway.state import Gateway
 from openclaw.runtime.health import check_providers
 
@@ -72,7 +72,7 @@ async def status_snapshot(gateway: Gateway) -> dict[str, Any]:
     shown = [s for s in catalog.providers.values() if s.available or s.origin != "builtin"]
     health, loaded = await asyncio.gather(
         check_providers(runtime.http, shown),
-        ask_loaded_models(runtime.http, ollama_hosts(catalog)),
+        loaded_models_by_host(runtime.http, catalog.ollama_hosts()),
     )
     counts: dict[str, int] = {}
     for m in catalog.models:

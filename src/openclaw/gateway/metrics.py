@@ -7,7 +7,6 @@ and, asked from each Ollama host's `/api/ps` at scrape time, the models it has l
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -24,8 +23,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from openclaw.catalog.catalog import Catalog
-from openclaw.catalog.ollama_discovery import list_loaded_models
+from openclaw.catalog.ollama_discovery import LoadedModels, loaded_models_by_host
 from openclaw.providers.events import Usage
 
 if TYPE_CHECKING:
@@ -34,32 +32,12 @@ if TYPE_CHECKING:
 __all__ = [
     "CONTENT_TYPE_LATEST",
     "GatewayMetrics",
-    "LoadedModels",
     "OllamaLoadedCollector",
-    "ask_loaded_models",
-    "ollama_hosts",
 ]
 
 TTFT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 RATE_BUCKETS = (1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000)
-
-# provider id -> (base URL, reachable, error, loaded models as `list_loaded_models` gives them)
-LoadedModels = dict[str, tuple[str, bool, str, list[dict[str, Any]]]]
-
-
-def ollama_hosts(catalog: Catalog) -> dict[str, str]:
-    """provider id -> base URL of every Ollama host the catalog knows."""
-    return {s.id: s.base_url for s in catalog.providers.values() if s.api == "ollama"}
-
-
-async def ask_loaded_models(http: aiohttp.ClientSession, hosts: Mapping[str, str]) -> LoadedModels:
-    """`/api/ps` of every Ollama host, in parallel."""
-    answers = await asyncio.gather(*(list_loaded_models(http, url) for url in hosts.values()))
-    return {
-        pid: (url, ok, error, models)
-        for (pid, url), (ok, error, models) in zip(hosts.items(), answers, strict=True)
-    }
 
 
 def _timestamp(value: Any) -> float | None:
@@ -79,7 +57,7 @@ class OllamaLoadedCollector(Collector):
         self._snapshot: LoadedModels = {}
 
     async def refresh(self, http: aiohttp.ClientSession, hosts: Mapping[str, str]) -> None:
-        self._snapshot = await ask_loaded_models(http, hosts)
+        self._snapshot = await loaded_models_by_host(http, hosts)
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(

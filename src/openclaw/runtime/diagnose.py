@@ -155,16 +155,16 @@ async def diagnose(catalog: Catalog, http: aiohttp.ClientSession) -> list[Findin
                 ("or store it: openclaw auth add --provider ollama --key ollama-local",),
             )
         )
-    jobs = []
-    for status in catalog.providers.values():
-        if status.api != "ollama":
-            continue
+
+    async def discovered(status: ProviderStatus) -> DiscoveryResult:
+        """Implicit providers were discovered with the catalog; explicit ones are asked now."""
         if status.discovery is not None:
-            jobs.append((status, asyncio.sleep(0, status.discovery)))
-        else:
-            jobs.append((status, discover_ollama_models(http, status.base_url, provider=status.id)))
-    results = await asyncio.gather(*(job for _, job in jobs))
-    for (status, _), result in zip(jobs, results, strict=True):
+            return status.discovery
+        return await discover_ollama_models(http, status.base_url, provider=status.id)
+
+    hosts = [s for s in catalog.providers.values() if s.api == "ollama"]
+    results = await asyncio.gather(*(discovered(s) for s in hosts))
+    for status, result in zip(hosts, results, strict=True):
         findings += await _ollama_findings(http, status, result, catalog)
 
     if explicit_ollama:
