@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
@@ -32,6 +33,7 @@ from openclaw.gateway.errors import (
     ModelNotFound,
     error_json,
 )
+from openclaw.gateway.faces import FaceKit, face_routes
 from openclaw.gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from openclaw.gateway.openai_api import Completion, parse_chat_request
 from openclaw.gateway.state import Gateway, Runtime, Shutdown
@@ -166,6 +168,7 @@ def create_app(
         Route("/readyz", api.readyz, methods=["GET"]),
         Route("/metrics", api.metrics, methods=["GET"]),
         *dashboard_routes(gateway),
+        *face_routes(FaceKit(gateway, partial(read_json, limit=gateway.max_body))),
     ]
     middleware = []
     if token:

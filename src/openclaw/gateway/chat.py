@@ -26,6 +26,7 @@ from openclaw.agent.events import (
     TurnEnd,
     TurnStart,
 )
+from openclaw.catalog.catalog import Catalog
 from openclaw.catalog.model import ModelRef
 from openclaw.errors import UserError
 from openclaw.gateway.activity import FinishedRequest
@@ -43,6 +44,7 @@ from openclaw.providers.events import (
     TextDelta,
     ThinkingDelta,
     ToolCallEvent,
+    ToolResultMessage,
     Usage,
     UserMessage,
 )
@@ -101,6 +103,8 @@ class ChatRun:
         self.model = model  # the first model asked
         self.reason = ""  # why it was stopped: "disconnected" or "shutdown"
         self.stop_by_cancel = abort is None
+        self.ttft: float | None = None  # seconds to the first token, once there was one
+        self.answered_by = model.key  # the model that answered last (after any fallback)
         self._source = source
         self._abort = abort
         self._started = started
@@ -134,6 +138,7 @@ class ChatRun:
                 yield event
         finally:
             metrics.stream_ended()
+            self.ttft, self.answered_by = first, model
             self._record(model, first, final)
 
     def _record(self, model: str, first: float | None, final: Answered | Failed | None) -> None:
@@ -167,12 +172,18 @@ async def start_chat(gateway: Gateway, request: ChatRequest, started: float) -> 
             "the gateway is shutting down: send the request again once it is back",
             code="shutting_down",
         )
-    if request.model == AGENT_MODEL:
+    if request.model == AGENT_MODEL and not _client_runs_tools(request.context):
         abort = asyncio.Event()
         model, events = _agent_run(gateway, request, abort)
         return ChatRun(gateway, model, events, started, abort)
     model, events = await _model_run(gateway, request)
     return ChatRun(gateway, model, events, started)
+
+
+def _client_runs_tools(context: Context) -> bool:
+    """A client that sends its own tools (or a tool's result) runs them itself: `openclaw` is
+    then the configured models as one endpoint, with fallback, and its tool calls go back."""
+    return bool(context.tools) or isinstance(context.messages[-1], ToolResultMessage)
 
 
 def _with_request(
@@ -183,6 +194,7 @@ def _with_request(
             base(model),
             temperature=request.temperature,
             max_tokens=request.max_tokens,
+            sampling=request.sampling,
             abort=abort,
         )
 
@@ -224,10 +236,18 @@ async def _resolve(gateway: Gateway, ref: str) -> Model:
 async def _model_run(
     gateway: Gateway, request: ChatRequest
 ) -> tuple[Model, AsyncIterator[ChatEvent]]:
-    from openclaw.runtime.selection import options_factory
+    from openclaw.runtime.selection import chain_models, options_factory
 
     runtime = gateway.runtime
-    model = await _resolve(gateway, request.model)
+    if request.model == AGENT_MODEL:
+        try:
+            models = chain_models(runtime.catalog.current)
+        except UserError as error:
+            raise Unavailable(str(error), code="no_model_available") from None
+        model = models[0]
+    else:
+        model = await _resolve(gateway, request.model)
+        models = [model, *_fallbacks(runtime.catalog.current, model)]
     if request.context.tools and not model.tools:
         raise InvalidRequest(
             f"{model.key} does not take tools (its entry says `tools: false`):"
@@ -235,8 +255,18 @@ async def _model_run(
             param="tools",
         )
     base = options_factory(runtime.catalog.current, runtime.config, request.thinking)
-    chain = FallbackChain([model], runtime.http, _with_request(base, request, None))
+    chain = FallbackChain(models, runtime.http, _with_request(base, request, None))
     return model, _chain_events(chain, request.context)
+
+
+def _fallbacks(catalog: Catalog, model: Model) -> list[Model]:
+    """The configured fallbacks behind a model the client named, when it is the configured
+    primary or one of its fallbacks (a model outside the chain answers alone)."""
+    selection = catalog.selection()
+    chain = [m for m in (selection.primary, *selection.fallbacks) if m is not None]
+    if model not in chain:
+        return []
+    return [m for m in chain if m != model and catalog.providers[m.provider].available]
 
 
 async def _chain_events(chain: FallbackChain, context: Context) -> AsyncIterator[ChatEvent]:
@@ -273,12 +303,6 @@ def _agent_run(
         raise InvalidRequest(
             f"`{AGENT_MODEL}` takes text only for now: send images to a catalog model",
             param="messages",
-        )
-    if context.tools:
-        raise InvalidRequest(
-            f"`{AGENT_MODEL}` runs its own built-in tools: send client tools to a catalog"
-            " model (e.g. ollama/qwen3:8b) instead",
-            param="tools",
         )
     try:
         agent = make_agent(

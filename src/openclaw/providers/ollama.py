@@ -133,6 +133,14 @@ def build_request(model: Model, context: Context, options: StreamOptions) -> dic
         run_options["temperature"] = options.temperature
     if options.max_tokens is not None:
         run_options["num_predict"] = options.max_tokens
+    sampling = options.sampling
+    for name in ("top_p", "seed", "presence_penalty", "frequency_penalty"):
+        if getattr(sampling, name) is not None:
+            run_options[name] = getattr(sampling, name)
+    if sampling.stop:
+        run_options["stop"] = list(sampling.stop)
+    if sampling.output is not None:
+        body["format"] = sampling.output
     body["options"] = run_options
     return body
 
