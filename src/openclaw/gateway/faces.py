@@ -30,7 +30,7 @@ __all__ = ["FACES", "FaceKit", "face_routes", "model_name", "set_face"]
 
 FACES = (
     "openclaw.gateway.ollama_api",
-    # "openclaw.gateway.anthropic_api",
+    "openclaw.gateway.anthropic_api",
     # "openclaw.gateway.openai_responses",
 )
 EMBED_TIMEOUT = 300.0  # seconds an embedding request may take (a cold load included)
@@ -153,10 +153,9 @@ def _lookup(catalog: Catalog, name: str) -> str | None:
         if found is not None:
             return found.key
     wanted = {name.lower(), f"{name.lower()}:latest"} if ":" not in name else {name.lower()}
-    for model in available:
-        if model.api == "ollama" and model.id.lower() in wanted:
-            return model.key
-    return None
+    matches = [m for m in available if m.id.lower() in wanted]
+    matches.sort(key=lambda m: m.api != "ollama")  # Ollama's names first, then cloud ids
+    return matches[0].key if matches else None
 
 
 def face_routes(kit: FaceKit) -> list[Route]:
