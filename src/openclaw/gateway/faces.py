@@ -31,7 +31,7 @@ __all__ = ["FACES", "FaceKit", "face_routes", "model_name", "set_face"]
 FACES = (
     "openclaw.gateway.ollama_api",
     "openclaw.gateway.anthropic_api",
-    # "openclaw.gateway.openai_responses",
+    "openclaw.gateway.openai_responses",
 )
 EMBED_TIMEOUT = 300.0  # seconds an embedding request may take (a cold load included)
 
