@@ -21,6 +21,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from openclaw.gateway.access_log import AccessLog
 from openclaw.gateway.activity import Activity
 from openclaw.gateway.auth import BearerAuth
 from openclaw.gateway.chat import AGENT_MODEL, start_chat
@@ -192,7 +193,7 @@ def create_app(
         Route("/v1/embeddings", api.embeddings, methods=["POST"]),
         *face_routes(api.kit),
     ]
-    middleware = []
+    middleware = [Middleware(AccessLog)]
     if token:
 
         def refused(message: str) -> None:

@@ -12,10 +12,13 @@ Either way the run yields text, thinking and tool-call events, then one `Answere
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from difflib import get_close_matches
+from typing import TYPE_CHECKING
 
 from openclaw.agent.events import (
     AgentDone,
@@ -51,9 +54,13 @@ from openclaw.providers.events import (
 from openclaw.providers.model import Model
 from openclaw.runtime.fallback import Attempt, FallbackChain, Retry, Switch
 
+if TYPE_CHECKING:
+    from openclaw.agent.sessions import SessionStore
+
 __all__ = ["AGENT_MODEL", "Answered", "ChatEvent", "ChatRun", "Failed", "start_chat"]
 
 AGENT_MODEL = "openclaw"
+log = logging.getLogger("openclaw.gateway")
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,14 +322,35 @@ def _agent_run(
     except UserError as error:
         raise Unavailable(str(error), code="no_model_available") from None
     system = agent.system_prompt + (f"\n\n{context.system}" if context.system else "")
+    store, session_id = _new_session(gateway, context, agent.models[0].key)
     agent = replace(
         agent,
         system_prompt=system,
         history=list(context.messages[:-1]),
         options_for=_with_request(agent.options_for, request, abort),
         abort=abort,
+        store=store,
+        session_id=session_id,
     )
     return agent.models[0], _agent_events(agent.run(last.content))
+
+
+def _new_session(gateway: Gateway, context: Context, model: str) -> tuple[SessionStore | None, str]:
+    """A session holding the conversation the client sent so far (its last message is added
+    by the agent as it runs), so each agent run is in `openclaw sessions`."""
+    store = gateway.sessions.store(gateway.runtime.state_dir)
+    if store is None:
+        return None, ""
+    last = context.messages[-1]
+    title = last.content if isinstance(last, UserMessage) else ""
+    try:
+        session_id = store.create(title=f"[gateway] {title}", model=model)
+        for message in context.messages[:-1]:
+            store.append(session_id, message)
+    except (UserError, OSError, sqlite3.Error) as error:
+        log.error("this agent run is not stored as a session: %s", error)
+        return None, ""
+    return store, session_id
 
 
 async def _agent_events(run: AsyncIterator[AgentEvent]) -> AsyncIterator[ChatEvent]:
