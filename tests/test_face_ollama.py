@@ -140,6 +140,15 @@ def test_format_and_options_reach_ollama(
     assert (options["stop"], options["num_predict"]) == (["\n\n"], 50)
 
 
+def test_a_preload_answers_loaded(
+    client_for: Callable[..., ollama.Client], gateway: RunningGateway, emu: OllamaEmulator
+) -> None:
+    client = client_for(gateway)
+    assert client.chat(model="qwen3:8b", messages=[]).done_reason == "load"  # as `ollama run`
+    assert client.generate(model="qwen3:8b").done_reason == "load"
+    assert emu.bodies("/api/chat") == []
+
+
 def test_generate(
     client_for: Callable[..., ollama.Client], gateway: RunningGateway, emu: OllamaEmulator
 ) -> None:
