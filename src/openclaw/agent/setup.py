@@ -12,7 +12,9 @@ from openclaw.agent.tools.base import ExecPolicy, ToolContext
 from openclaw.catalog.catalog import Catalog
 from openclaw.config.schema import Config
 from openclaw.providers.events import ThinkingLevel
+from openclaw.runtime.cooldowns import Cooldowns
 from openclaw.runtime.selection import chain_models, options_factory
+from openclaw.runtime.tokens import Calibration
 
 if TYPE_CHECKING:
     import aiohttp
@@ -75,4 +77,7 @@ def make_agent(
         store=store,
         session_id=session_id,
         max_turns=max_turns or config.agent_defaults.maxTurns or DEFAULT_MAX_TURNS,
+        cooldowns=Cooldowns.load(state),
+        calibration=Calibration.load(state),
+        stay_with_answering_model=model is None and bool(session_id),
     )

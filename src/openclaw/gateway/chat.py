@@ -21,6 +21,7 @@ from openclaw.agent.events import (
     AgentDone,
     AgentEvent,
     AgentFailed,
+    Compacted,
     ToolEnd,
     ToolStart,
     TurnEnd,
@@ -242,7 +243,7 @@ async def _model_run(
 async def _chain_events(chain: FallbackChain, context: Context) -> AsyncIterator[ChatEvent]:
     async for event in chain.run(context):
         match event:
-            case Start():
+            case Start() | Compacted():  # a plain chain is not prepared, so never compacts
                 continue
             case Done(message=message):
                 yield Answered(message, tuple(chain.attempts))
