@@ -45,7 +45,7 @@ from openclaw.providers.events import (
     UserMessage,
 )
 from openclaw.providers.model import Model
-from openclaw.providers.registry import get_stream
+from openclaw.providers.registry import StreamFn, get_stream
 from openclaw.providers.tokens import estimate_context_tokens
 from openclaw.runtime.context import (
     compact,
@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from openclaw.agent.sessions import SessionStore
+    from openclaw.runtime.routing import Router
 
 __all__ = ["DEFAULT_MAX_TURNS", "DEFAULT_SYSTEM_PROMPT", "Agent"]
 
@@ -91,6 +92,7 @@ class Agent:
     max_turns: int = DEFAULT_MAX_TURNS
     abort: asyncio.Event = field(default_factory=asyncio.Event)
     retry_delay: float = 0.5
+    router: Router | None = None  # routes requests to a pool's hosts (affinity: this session)
 
     def _messages(self) -> list[Message]:
         if self.store is not None and self.session_id:
@@ -177,7 +179,12 @@ class Agent:
             return replace(self.options_for(model), abort=self.abort)
 
         chain = FallbackChain(
-            self.models, self.http, options, retry_delay=self.retry_delay, attempts=attempts
+            self.models,
+            self.http,
+            options,
+            retry_delay=self.retry_delay,
+            stream_for=self._streams(),
+            attempts=attempts,
         )
         store, session = self.store, self.session_id
         row = store.start_partial(session, self.models[0].key) if store and session else 0
@@ -268,7 +275,7 @@ class Agent:
         self, messages: list[Message], window: int
     ) -> tuple[list[Message], Compacted]:
         primary = self.models[0]
-        stream = get_stream(primary.api)
+        stream = self._streams()(primary.api)
 
         def summarize(context: Context) -> AsyncIterator[StreamEvent]:
             return stream(primary, context, self.options_for(primary), self.http)
@@ -282,6 +289,9 @@ class Agent:
             result.removed, result.tokens_before, result.tokens_after, result.summarized
         )
         return list(result.messages), event
+
+    def _streams(self) -> Callable[[str], StreamFn]:
+        return self.router.stream_for(self.session_id) if self.router else get_stream
 
     def _latest_user_seq(self) -> int:
         assert self.store is not None
