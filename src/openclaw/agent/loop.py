@@ -46,7 +46,7 @@ from openclaw.providers.events import (
     UserMessage,
 )
 from openclaw.providers.model import Model
-from openclaw.providers.registry import get_stream
+from openclaw.providers.registry import StreamFn, get_stream
 from openclaw.providers.tokens import estimate_context_tokens
 from openclaw.runtime.context import (
     compact,
@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from openclaw.agent.sessions import SessionStore
+    from openclaw.runtime.routing import Router
 
 __all__ = ["DEFAULT_MAX_TURNS", "DEFAULT_SYSTEM_PROMPT", "Agent"]
 
@@ -98,6 +99,7 @@ class Agent:
     calibration: Calibration = field(default_factory=Calibration)  # token estimate per model
     stay_with_answering_model: bool = False  # a continued session keeps the model that answered
     conversation: Conversation | None = None  # loaded from the store when a run starts
+    router: Router | None = None  # routes requests to a pool's hosts (affinity: this session)
 
     def _conversation(self) -> Conversation:
         if self.conversation is None or self.conversation.session_id != self.session_id:
@@ -191,7 +193,7 @@ class Agent:
         ratio = self.calibration.ratio(model.key)
         if not refused and not needs_compaction(context, window, ratio):
             return Prepared(context)
-        stream = get_stream(model.api)
+        stream = self._streams()(model.api)
         summary_options = replace(options, abort=self.abort, token_ratio=ratio)
 
         def summarize(request: Context) -> AsyncIterator[StreamEvent]:
@@ -235,6 +237,7 @@ class Agent:
             prepare=self._prepare,
             cooldowns=self.cooldowns,
             calibration=self.calibration,
+            stream_for=self._streams(),
         )
         conversation = self._conversation()
         store, session = self.store, self.session_id
@@ -324,6 +327,9 @@ class Agent:
             return result, failed, time.monotonic() - started
 
         return list(await asyncio.gather(*(one(call) for call in batch)))
+
+    def _streams(self) -> Callable[[str], StreamFn]:
+        return self.router.stream_for(self.session_id) if self.router else get_stream
 
 
 def _add(a: Usage, b: Usage) -> Usage:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from openclaw.agent.sessions import SessionStore
+    from openclaw.runtime.routing import Router
 
 __all__ = ["exec_policy", "make_agent", "workspace_dir"]
 
@@ -54,11 +55,20 @@ def make_agent(
     approve: Callable[[str], Awaitable[bool]] | None = None,
     use_tools: bool = True,
     max_turns: int | None = None,
+    router: Router | None = None,
 ) -> Agent:
+    """`router`: the process's pool routing (the gateway's); one is made when the catalog has
+    pools and none is given."""
     from openclaw.agent.tools import builtin_tools
     from openclaw.agent.tools.workspace import ensure_workspace
 
     models = chain_models(catalog, model)
+    if router is None and catalog.pools():
+        from openclaw.runtime.routing import Router
+
+        router = Router(catalog.pools())
+    elif router is not None:
+        router.update(catalog.pools())
     tools = builtin_tools() if use_tools and models[0].tools else []
     context = None
     if tools:
@@ -80,4 +90,5 @@ def make_agent(
         cooldowns=Cooldowns.load(state),
         calibration=Calibration.load(state),
         stay_with_answering_model=model is None and bool(session_id),
+        router=router,
     )

@@ -236,7 +236,8 @@ async def _model_run(
             param="tools",
         )
     base = options_factory(runtime.catalog.current, runtime.config, request.thinking)
-    chain = FallbackChain([model], runtime.http, _with_request(base, request, None))
+    options = _with_request(base, request, None)
+    chain = FallbackChain([model], runtime.http, options, stream_for=runtime.routing())
     return model, _chain_events(chain, request.context)
 
 
@@ -288,6 +289,7 @@ def _agent_run(
             runtime.state_dir,
             runtime.http,
             thinking=request.thinking,
+            router=runtime.router,
         )
     except UserError as error:
         raise Unavailable(str(error), code="no_model_available") from None

@@ -279,6 +279,7 @@ async def run_gateway(
     """Check the bind address, listen, build the catalog, serve until stopped."""
     from openclaw.catalog.catalog import build_catalog
     from openclaw.http import open_http
+    from openclaw.runtime.routing import Router
 
     check_bind(settings.host, settings.token)
     sock = open_socket(settings.host, settings.port)
@@ -288,8 +289,10 @@ async def run_gateway(
             catalog = await build_catalog(config, env, state, http)
             source = catalog_source(config, env, state, http, catalog, settings.catalog_ttl)
             shutdown = Shutdown()
+            router = Router(catalog.pools())
+            router.start(http)
             app = create_app(
-                Runtime(config, env, state, http, source),
+                Runtime(config, env, state, http, source, router),
                 token=settings.token,
                 max_body=settings.max_body,
                 shutdown=shutdown,
@@ -300,6 +303,7 @@ async def run_gateway(
             try:
                 await server.serve(sock, lambda: on_started(server, url))
             finally:
+                await router.close()
                 await source.close()
     finally:
         sock.close()
