@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 
     import aiohttp
 
+    from openclaw.agent.mcp import McpToolbox
     from openclaw.agent.sessions import SessionStore
 
 __all__ = ["DEFAULT_MAX_TURNS", "DEFAULT_SYSTEM_PROMPT", "Agent"]
@@ -91,6 +92,7 @@ class Agent:
     max_turns: int = DEFAULT_MAX_TURNS
     abort: asyncio.Event = field(default_factory=asyncio.Event)
     retry_delay: float = 0.5
+    toolbox: McpToolbox | None = None  # MCP servers' tools: started with a run, stopped after it
 
     def _messages(self) -> list[Message]:
         if self.store is not None and self.session_id:
@@ -104,11 +106,25 @@ class Agent:
             self.history.append(message)
 
     async def run(self, user_text: str) -> AsyncIterator[AgentEvent]:
+        if self.toolbox is None:
+            async for event in self._run(user_text, ()):
+                yield event
+            return
+        borrowed, notices = await self.toolbox.open()
+        try:
+            for notice in notices:
+                yield notice
+            async for event in self._run(user_text, borrowed):
+                yield event
+        finally:
+            await self.toolbox.close()
+
+    async def _run(self, user_text: str, borrowed: Sequence[Tool]) -> AsyncIterator[AgentEvent]:
         if self.store is not None and not self.session_id:
             self.session_id = self.store.create(title=user_text[:80])
         self._remember(UserMessage(user_text))
-        tools = {t.name: t for t in self.tools}
-        specs = tuple(t.spec for t in self.tools)
+        tools = {t.name: t for t in (*self.tools, *borrowed)}
+        specs = tuple(t.spec for t in tools.values())
         attempts: list[Attempt] = []
         total = Usage()
         primary = self.models[0]

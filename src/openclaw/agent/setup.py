@@ -17,9 +17,10 @@ from openclaw.runtime.selection import chain_models, options_factory
 if TYPE_CHECKING:
     import aiohttp
 
+    from openclaw.agent.mcp import McpToolbox
     from openclaw.agent.sessions import SessionStore
 
-__all__ = ["exec_policy", "make_agent", "workspace_dir"]
+__all__ = ["exec_policy", "make_agent", "mcp_toolbox", "workspace_dir"]
 
 
 def workspace_dir(config: Config, state: Path, override: str | None = None) -> Path:
@@ -59,6 +60,7 @@ def make_agent(
     models = chain_models(catalog, model)
     tools = builtin_tools() if use_tools and models[0].tools else []
     context = None
+    toolbox = mcp_toolbox(config, frozenset(t.name for t in tools)) if tools else None
     if tools:
         context = ToolContext(
             workspace=ensure_workspace(workspace_dir(config, state, workspace)),
@@ -75,4 +77,15 @@ def make_agent(
         store=store,
         session_id=session_id,
         max_turns=max_turns or config.agent_defaults.maxTurns or DEFAULT_MAX_TURNS,
+        toolbox=toolbox,
     )
+
+
+def mcp_toolbox(config: Config, reserved: frozenset[str]) -> McpToolbox | None:
+    """The enabled MCP servers' toolbox, or None when there is none (nothing imported)."""
+    if config.mcp is None or not config.mcp.servers:
+        return None
+    from openclaw.agent.mcp import McpToolbox, enabled_servers
+
+    servers = enabled_servers(config.mcp)
+    return McpToolbox(servers, reserved) if servers else None
