@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 
     import aiohttp
 
+    from openclaw.agent.mcp import McpToolbox
     from openclaw.agent.sessions import SessionStore
     from openclaw.runtime.routing import Router
 
@@ -100,6 +101,7 @@ class Agent:
     stay_with_answering_model: bool = False  # a continued session keeps the model that answered
     conversation: Conversation | None = None  # loaded from the store when a run starts
     router: Router | None = None  # routes requests to a pool's hosts (affinity: this session)
+    toolbox: McpToolbox | None = None  # MCP servers' tools: started with a run, stopped after it
 
     def _conversation(self) -> Conversation:
         if self.conversation is None or self.conversation.session_id != self.session_id:
@@ -123,14 +125,28 @@ class Agent:
         return models
 
     async def run(self, user_text: str) -> AsyncIterator[AgentEvent]:
+        if self.toolbox is None:
+            async for event in self._run(user_text, ()):
+                yield event
+            return
+        borrowed, notices = await self.toolbox.open()
+        try:
+            for notice in notices:
+                yield notice
+            async for event in self._run(user_text, borrowed):
+                yield event
+        finally:
+            await self.toolbox.close()
+
+    async def _run(self, user_text: str, borrowed: Sequence[Tool]) -> AsyncIterator[AgentEvent]:
         if self.store is not None and not self.session_id:
             self.session_id = self.store.create(title=user_text[:80])
         self.conversation = Conversation.load(self.store, self.session_id, self.history)
         self.cooldowns.new_run()
         models = self._models_for_run(self.conversation)
         self._remember(UserMessage(user_text))
-        tools = {t.name: t for t in self.tools}
-        specs = tuple(t.spec for t in self.tools)
+        tools = {t.name: t for t in (*self.tools, *borrowed)}
+        specs = tuple(t.spec for t in tools.values())
         attempts: list[Attempt] = []
         total = Usage()
         for turn in range(1, self.max_turns + 1):
