@@ -24,6 +24,7 @@ from openclaw.agent.events import (
     AgentDone,
     AgentEvent,
     AgentFailed,
+    Compacted,
     ToolEnd,
     ToolStart,
     TurnEnd,
@@ -262,7 +263,8 @@ async def _model_run(
             param="tools",
         )
     base = options_factory(runtime.catalog.current, runtime.config, request.thinking)
-    chain = FallbackChain(models, runtime.http, _with_request(base, request, None))
+    options = _with_request(base, request, None)
+    chain = FallbackChain(models, runtime.http, options, stream_for=runtime.routing())
     return model, _chain_events(chain, request.context)
 
 
@@ -279,7 +281,7 @@ def _fallbacks(catalog: Catalog, model: Model) -> list[Model]:
 async def _chain_events(chain: FallbackChain, context: Context) -> AsyncIterator[ChatEvent]:
     async for event in chain.run(context):
         match event:
-            case Start():
+            case Start() | Compacted():  # a plain chain is not prepared, so never compacts
                 continue
             case Done(message=message):
                 yield Answered(message, tuple(chain.attempts))
@@ -318,6 +320,7 @@ def _agent_run(
             runtime.state_dir,
             runtime.http,
             thinking=request.thinking,
+            router=runtime.router,
         )
     except UserError as error:
         raise Unavailable(str(error), code="no_model_available") from None

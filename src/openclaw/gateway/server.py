@@ -281,6 +281,7 @@ async def run_gateway(
     from openclaw.gateway.reload import operations
     from openclaw.http import open_http
     from openclaw.paths import config_path
+    from openclaw.runtime.routing import Router
 
     check_bind(settings.host, settings.token)
     sock = open_socket(settings.host, settings.port)
@@ -290,8 +291,10 @@ async def run_gateway(
             catalog = await build_catalog(config, env, state, http)
             source = catalog_source(config, env, state, http, catalog, settings.catalog_ttl)
             shutdown = Shutdown()
+            router = Router(catalog.pools())
+            router.start(http)
             app = create_app(
-                Runtime(config, env, state, http, source),
+                Runtime(config, env, state, http, source, router),
                 token=settings.token,
                 max_body=settings.max_body,
                 shutdown=shutdown,
@@ -303,6 +306,7 @@ async def run_gateway(
                 async with operations(app.state.gateway, config_path(env)):
                     await server.serve(sock, lambda: on_started(server, url))
             finally:
+                await router.close()
                 await source.close()
     finally:
         sock.close()

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from openclaw.agent.sessions import SessionStore
     from openclaw.gateway.activity import Activity
     from openclaw.gateway.metrics import GatewayMetrics
+    from openclaw.providers.registry import StreamFn
+    from openclaw.runtime.routing import Router
 
 __all__ = [
     "CATALOG_TTL",
@@ -130,6 +132,16 @@ class Runtime:
     state_dir: Path
     http: aiohttp.ClientSession
     catalog: CatalogSource
+    router: Router | None = None  # pools of Ollama hosts: which host answers each request
+
+    def routing(self, session: str = "") -> Callable[[str], StreamFn]:
+        """Stream functions routed through the pools of the current catalog."""
+        if self.router is None:
+            from openclaw.providers.registry import get_stream
+
+            return get_stream
+        self.router.update(self.catalog.current.pools())
+        return self.router.stream_for(session)
 
 
 class Shutdown:

@@ -143,6 +143,8 @@ class StreamOptions:
     first_byte_timeout: float | None = None  # None: the model's timeout_ms, else 300 s
     idle_timeout: float = 120.0
     context_cap: int = 32768  # largest num_ctx sent when no num_ctx is configured
+    token_ratio: float = 1.0  # the model's calibration of the token estimate (runtime.tokens)
+    total_timeout: float = 3600.0  # a whole answer, however it trickles
     sampling: Sampling = field(default_factory=Sampling)
 
 
