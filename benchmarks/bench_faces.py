@@ -137,7 +137,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def litellm_proxy(emulator: str, workdir: Path) -> Iterator[str]:
+def litellm_proxy(emulator: str, workdir: Path, pids: dict[str, int]) -> Iterator[str]:
     binary = shutil.which("litellm") or str(Path(sys.executable).parent / "litellm")
     config = workdir / "litellm.yaml"
     config.write_text(
@@ -163,6 +163,7 @@ def litellm_proxy(emulator: str, workdir: Path) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
+    pids["litellm"] = proc.pid
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -198,6 +199,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         f"--replies={replies}",
     ]
     results: dict[str, Any] = {}
+    pids: dict[str, int] = {}
     with (
         tempfile.TemporaryDirectory() as state,
         process(emulator_cmd, dict(os.environ)) as (_, emulator),
@@ -211,17 +213,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         env.pop("OPENCLAW_CONFIG_PATH", None)
         gateway_cmd = [sys.executable, "-m", "openclaw", "gateway", "run", "--port", "0"]
         gateway_cmd += ["--token", TOKEN]
-        with process(gateway_cmd, env) as (_, gateway):
+        with process(gateway_cmd, env) as (proc, gateway):
+            pids["openclaw"] = proc.pid
             plan: list[tuple[str, str, str, str, str]] = [("direct", emulator, "ollama", MODEL, "")]
             plan += [(f"openclaw {d}", gateway, d, f"ollama/{MODEL}", TOKEN) for d in DIALECTS]
-            with _maybe_litellm(args, emulator, Path(state)) as litellm:
+            with _maybe_litellm(args, emulator, Path(state), pids) as litellm:
                 if litellm:
                     plan += [
                         (f"litellm {d}", litellm, d, LITELLM_MODEL, LITELLM_KEY)
                         for d in ("openai-chat", "anthropic", "responses")
                     ]
                 for streams in args.streams:
-                    results[str(streams)] = _measure(plan, streams, args)
+                    results[str(streams)] = _measure(plan, streams, args, pids)
     return {
         "streams": args.streams,
         "tokens": args.tokens,
@@ -233,25 +236,42 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 @contextmanager
-def _maybe_litellm(args: argparse.Namespace, emulator: str, work: Path) -> Iterator[str]:
+def _maybe_litellm(
+    args: argparse.Namespace, emulator: str, work: Path, pids: dict[str, int]
+) -> Iterator[str]:
     if args.no_litellm:
         yield ""
         return
-    with litellm_proxy(emulator, work) as url:
+    with litellm_proxy(emulator, work, pids) as url:
         yield url
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _measure(
-    plan: list[tuple[str, str, str, str, str]], streams: int, args: argparse.Namespace
+    plan: list[tuple[str, str, str, str, str]],
+    streams: int,
+    args: argparse.Namespace,
+    pids: dict[str, int],
 ) -> dict[str, Any]:
     rounds: list[dict[str, dict[str, float]]] = []
     for n in range(args.rounds):
         shift = n % len(plan)
         order = plan[shift:] + plan[:shift]
-        measured = {
-            name: summary(asyncio.run(load(url, dialect, model, streams, args.tokens, key)))
-            for name, url, dialect, model, key in order
-        }
+        measured = {}
+        for name, url, dialect, model, key in order:
+            pid = pids.get(name.split()[0])
+            before = cpu_seconds(pid) if pid else 0.0
+            measured[name] = summary(
+                asyncio.run(load(url, dialect, model, streams, args.tokens, key))
+            )
+            if pid:  # the server's own CPU per chat (the 3 warm-up chats included)
+                spent = cpu_seconds(pid) - before
+                measured[name]["cpuMs"] = spent * 1000 / (streams + 3)
         rounds.append(measured)
     out: dict[str, Any] = {}
     for name, *_ in plan:
@@ -260,6 +280,8 @@ def _measure(
             "p99": statistics.median(r[name]["p99"] for r in rounds),
             "errors": sum(r[name]["errors"] for r in rounds),
         }
+        if "cpuMs" in rounds[0][name]:
+            entry["cpuMsPerChat"] = statistics.median(r[name]["cpuMs"] for r in rounds)
         if name != "direct":
             entry["addedP50"] = statistics.median(
                 r[name]["p50"] - r["direct"]["p50"] for r in rounds
@@ -280,7 +302,8 @@ def report(data: dict[str, Any]) -> str:
         lines += [
             "",
             f"N = {streams}",
-            "target                  TTFT p50   TTFT p99   added p50  added p99  errors",
+            "target                  TTFT p50   TTFT p99   added p50  added p99  errors"
+            "  CPU ms/chat",
         ]
         for name, row in rows.items():
             added = (
@@ -288,8 +311,10 @@ def report(data: dict[str, Any]) -> str:
                 if "addedP99" in row
                 else f"{'-':>9}  {'-':>9}"
             )
+            cpu = f"{row['cpuMsPerChat']:>12.2f}" if "cpuMsPerChat" in row else f"{'-':>12}"
             lines.append(
                 f"{name:<22}  {row['p50']:>8.1f}   {row['p99']:>8.1f}   {added}  {row['errors']:>6}"
+                + cpu
             )
     return "\n".join(lines)
 
