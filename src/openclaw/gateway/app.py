@@ -21,7 +21,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from openclaw.gateway.activity import Activity
-from openclaw.gateway.auth import BearerAuth
 from openclaw.gateway.chat import AGENT_MODEL, start_chat
 from openclaw.gateway.chat_response import ChatResponse
 from openclaw.gateway.dashboard import dashboard_routes
@@ -32,6 +31,7 @@ from openclaw.gateway.errors import (
     ModelNotFound,
     error_json,
 )
+from openclaw.gateway.guard import AccessPolicy, Guard
 from openclaw.gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from openclaw.gateway.openai_api import Completion, parse_chat_request
 from openclaw.gateway.state import Gateway, Runtime, Shutdown
@@ -70,6 +70,10 @@ async def read_json(request: Request, limit: int) -> Any:
         chunks.append(chunk)
     try:
         return json.loads(b"".join(chunks))
+    except RecursionError:
+        raise InvalidRequest(
+            "the request body is nested too deeply to read; send flatter JSON", param="body"
+        ) from None
     except ValueError as error:  # UnicodeDecodeError included
         raise InvalidRequest(
             f"the request body is not valid JSON ({error}): send a JSON object with"
@@ -151,11 +155,14 @@ def create_app(
     token: str | None = None,
     max_body: int = MAX_BODY_BYTES,
     shutdown: Shutdown | None = None,
+    policy: AccessPolicy | None = None,
 ) -> Starlette:
-    """The gateway app over `runtime`; with `token`, every request but `/healthz` and the
-    dashboard page itself must carry it as a bearer token."""
+    """The gateway app over `runtime`, every route behind the `Guard` (Host, Origin, JSON
+    bodies, the token, the concurrency limit). `policy` gives its settings; `token` alone is
+    the same as `AccessPolicy(token)`."""
+    policy = policy or AccessPolicy(token)
     gateway = Gateway(
-        runtime, token, max_body, GatewayMetrics(), Activity(), shutdown or Shutdown()
+        runtime, policy.token, max_body, GatewayMetrics(), Activity(), shutdown or Shutdown()
     )
     api = _Endpoints(gateway)
     routes = [
@@ -167,13 +174,7 @@ def create_app(
         Route("/metrics", api.metrics, methods=["GET"]),
         *dashboard_routes(gateway),
     ]
-    middleware = []
-    if token:
-
-        def refused(message: str) -> None:
-            gateway.refused("unauthorized", message)
-
-        middleware.append(Middleware(BearerAuth, token=token, on_refusal=refused))
+    middleware = [Middleware(Guard, policy=policy, on_refusal=gateway.refused)]
     app = Starlette(
         routes=routes, middleware=middleware, exception_handlers={HTTPException: _http_error}
     )
