@@ -26,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, get_args
 
+from openclaw.agent.session_trouble import database_trouble, is_trouble
 from openclaw.errors import NotFoundError, UserError
 from openclaw.providers.events import (
     AssistantMessage,
@@ -140,10 +141,7 @@ class SessionStore:
             _migrate(self._db, path)
         except sqlite3.DatabaseError as error:
             self._db.close()
-            raise UserError(
-                f"cannot update the session database {path}: {error}. "
-                "Move the file aside to start with an empty one."
-            ) from None
+            raise database_trouble(path, error, "update the session database") from None
         except BaseException:
             self._db.close()
             raise
@@ -362,24 +360,36 @@ class SessionStore:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One committed transaction; it holds the write lock from the start so that reading
         the next seq and inserting it cannot interleave with another writer."""
-        with self._lock:
+        with self._lock, self._trouble("save to the session database"):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         """Several queries that see the same snapshot."""
-        with self._lock:
+        with self._lock, self._trouble("read the session database"):
             self._db.execute("BEGIN")
             try:
                 yield self._db
             finally:
-                self._db.execute("COMMIT")
+                if self._db.in_transaction:
+                    self._db.execute("COMMIT")
+
+    @contextmanager
+    def _trouble(self, doing: str) -> Iterator[None]:
+        """A damaged file or a full disk as a `UserError` that keeps the user's data."""
+        try:
+            yield
+        except sqlite3.DatabaseError as error:
+            if not is_trouble(error):
+                raise
+            raise database_trouble(self.path, error, doing) from None
 
 
 _SESSION_SELECT = (
@@ -405,10 +415,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         db.execute("PRAGMA foreign_keys = ON")
     except sqlite3.DatabaseError as error:
         db.close()
-        raise UserError(
-            f"cannot open the session database {path}: {error}. "
-            "Move the file aside to start with an empty one."
-        ) from None
+        raise database_trouble(path, error, "open the session database") from None
     return db
 
 
