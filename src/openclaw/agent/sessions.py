@@ -191,7 +191,7 @@ class SessionStore:
             raise NotFoundError("give a session id (see `openclaw sessions list`)")
         candidates = [prefix] if prefix.startswith("s-") else [prefix, "s-" + prefix]
         found: set[str] = set()
-        with self._lock:
+        with self._lock, self._trouble("read the session database"):
             for candidate in candidates:
                 rows = self._db.execute(
                     "SELECT id FROM sessions WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 11",
@@ -216,7 +216,7 @@ class SessionStore:
         )
 
     def info(self, session_id: str) -> SessionInfo:
-        with self._lock:
+        with self._lock, self._trouble("read the session database"):
             row = self._db.execute(_SESSION_SELECT + " WHERE s.id = ?", (session_id,)).fetchone()
         if row is None:
             raise _missing(session_id)
@@ -257,7 +257,7 @@ class SessionStore:
 
     def update_partial(self, row: int, content: str, thinking: str) -> None:
         """Save what has streamed so far: one small committed update."""
-        with self._lock:
+        with self._lock, self._trouble("save the answer so far"):
             changed = self._db.execute(
                 "UPDATE messages SET content = ?, thinking = ? WHERE id = ? AND complete = 0",
                 (content, thinking, row),
@@ -338,7 +338,7 @@ class SessionStore:
 
     def list(self, limit: int = 50) -> builtins.list[SessionInfo]:
         """The most recently updated sessions first."""
-        with self._lock:
+        with self._lock, self._trouble("read the session database"):
             rows = self._db.execute(
                 _SESSION_SELECT + " ORDER BY s.updated DESC, s.id DESC LIMIT ?", (limit,)
             ).fetchall()
