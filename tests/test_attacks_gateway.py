@@ -386,3 +386,38 @@ async def test_health_answers_while_grep_runs_a_catastrophic_pattern(
     tool_message: Any = emu.bodies("/api/chat")[1]["messages"][-1]
     assert tool_message["content"].startswith("[the search was stopped after 3 s")
     assert _grep_workers() == []
+
+
+# --- clients of the other faces --------------------------------------------------------------
+
+
+async def test_ollama_and_anthropic_clients_get_refusals_they_can_read(
+    gateway: RunningGateway, http: aiohttp.ClientSession
+) -> None:
+    """The guard stands before every route: a refusal on Ollama's `/api/*` is Ollama's error
+    shape, on `/v1/messages` Anthropic's."""
+    async with http.post(f"{gateway.url}/api/chat", json={"model": "x"}) as response:
+        assert response.status == 401
+        body = await response.json()
+        assert list(body) == ["error"] and body["error"].startswith("this gateway needs")
+    async with http.post(f"{gateway.url}/v1/messages", json={"model": "x"}) as response:
+        assert response.status == 401
+        body = await response.json()
+        assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error"
+    headers = {"Origin": "http://evil.example", "x-api-key": str(gateway.token)}
+    async with http.post(f"{gateway.url}/v1/messages", json={}, headers=headers) as response:
+        assert response.status == 403
+
+
+async def test_token_free_ollama_clients_are_served_only_with_auth_off(
+    emu: OllamaEmulator, start_gateway: GatewayStarter, http: aiohttp.ClientSession
+) -> None:
+    """Ollama clients send no token: with `gateway.auth.mode: "none"` (loopback only) they pass
+    the guard; a browser page still does not."""
+    open_gateway = start_gateway('{ gateway: { auth: { mode: "none" } } }', env=env_for(emu))
+    async with http.get(f"{open_gateway.url}/v1/models") as response:
+        assert response.status == 200
+    headers = {"Origin": "http://evil.example"}
+    async with http.post(f"{open_gateway.url}/api/chat", json={}, headers=headers) as response:
+        assert response.status == 403
+        assert (await response.json())["error"].startswith("requests from the web page at")
