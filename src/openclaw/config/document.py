@@ -70,14 +70,32 @@ def _plain_json(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def check_limits(text: str, source: Path) -> None:
-    """A `ConfigError` for a file too large or too deeply nested to be read safely."""
+def check_size(text: str, source: Path) -> None:
     size = len(text.encode("utf-8", errors="replace"))
     if size > MAX_CONFIG_BYTES:
         raise ConfigError(
             f"{source} is {size // (1024 * 1024)} MiB; a config file may be at most"
             f" {MAX_CONFIG_BYTES // (1024 * 1024)} MiB. Is it the right file?"
         )
+
+
+def _too_deep(value: Any) -> bool:
+    """True when `value` (parsed JSON) nests more than `MAX_DEPTH` containers."""
+    level: list[Any] = [value]
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return True
+
+
+def check_depth(text: str, source: Path) -> None:
+    """A `ConfigError` for a file nested too deeply to be read safely (any JSON5 text)."""
     depth = 0
     for found in _NESTING.finditer(text):
         mark = found.group()
@@ -115,6 +133,7 @@ class Document:
     _tree: m.JSONObject | None
     duplicates: list[str] = field(default_factory=list)
     _plain: bool = False  # plain JSON: the tree is built on first use
+    _value: dict[str, Any] | None = None  # its content, until `data()` hands it over
 
     @property
     def root(self) -> m.JSONObject | None:
@@ -127,9 +146,11 @@ class Document:
     def parse(cls, text: str, source: Path) -> Document:
         if not text.strip():
             return cls(text, source, None)
-        check_limits(text, source)
-        if _plain_json(text) is not None:
-            return cls(text, source, None, _plain=True)
+        check_size(text, source)
+        value = _plain_json(text)
+        if value is not None and not _too_deep(value):
+            return cls(text, source, None, _plain=True, _value=value)
+        check_depth(text, source)
         return cls._parsed(text, source)
 
     @classmethod
@@ -159,7 +180,8 @@ class Document:
         """The file's content as plain Python values (last duplicate key wins)."""
         if self._plain:
             self.duplicates.clear()
-            return _plain_json(self.text) or {}
+            value, self._value = self._value, None
+            return value if value is not None else (_plain_json(self.text) or {})
         if self.root is None:
             return {}
         self.duplicates.clear()

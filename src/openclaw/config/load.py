@@ -359,8 +359,10 @@ def _problem(doc: Document, error: Mapping[str, Any]) -> Problem:
     # A string where an object or a list belongs may be a key put one level too high
     # (`providers.anthropic: "sk-..."`): its text is never shown.
     misplaced = kind in _CONTAINER_ERRORS and isinstance(value, str)
-    secret = misplaced or (bool(names) and is_secret_key(names[-1]))
+    secret = bool(names) and is_secret_key(names[-1])
     got = f", got {_shown(value, secret)}"
+    if misplaced:
+        got = ", got a string (not shown, in case it is a key written one level too high)"
     if kind == "extra_forbidden":
         message = _unknown_key(loc)
     elif kind == "missing":

@@ -36,6 +36,7 @@ MAX_LINE_CHARS = 300  # of each matching line shown
 MAX_FILE_BYTES = 10 * 1024 * 1024  # larger files are skipped
 TIME_LIMIT = 30.0  # seconds a search may take
 WORKER = Path(__file__).with_name("grep_worker.py")
+BATCH_FILES = 64  # files read per trip to a thread
 SKIPPED_DIRECTORIES = frozenset({".git"})
 
 
@@ -112,23 +113,54 @@ async def _until_aborted(work: Coroutine[Any, Any, None], abort: asyncio.Event |
 async def _search_all(
     search: _Search, worker: asyncio.subprocess.Process, start: Path, glob: str | None
 ) -> None:
-    """Send each text file to the worker, one at a time, and collect its matching lines."""
+    """Send the text files to the worker in batches while its matching lines are read."""
     assert worker.stdin is not None and worker.stdout is not None
-    for file in await asyncio.to_thread(lambda: list(_files(start))):
-        shown = display_path(search.workspace, file)
-        if glob is not None and not _glob_matches(shown, glob):
-            continue
-        text = await asyncio.to_thread(_text_of, search, file)
-        if text is None:
-            continue
-        worker.stdin.write(json.dumps([shown, text], ensure_ascii=False).encode() + b"\n")
-        await worker.stdin.drain()
-        while (line := await worker.stdout.readline()) not in (b"null\n", b""):
+    stdin, stdout = worker.stdin, worker.stdout
+
+    async def send() -> None:
+        files = await asyncio.to_thread(_chosen_files, search, start, glob)
+        for first in range(0, len(files), BATCH_FILES):
+            batch = files[first : first + BATCH_FILES]
+            records = await asyncio.to_thread(_records, search, batch)
+            stdin.write(records)
+            await stdin.drain()
+        stdin.close()
+
+    sending = asyncio.ensure_future(send())
+    try:
+        while line := await stdout.readline():
+            if line == b"null\n":
+                continue
             if len(search.matches) == MAX_MATCHES:
                 search.more = True
-                return
+                break
             name, number, matched = json.loads(line)
             search.matches.append(f"{name}:{number}: {matched}")
+        if not search.more:
+            await sending  # its errors, if any
+    finally:
+        if not sending.done():
+            sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await sending
+
+
+def _chosen_files(search: _Search, start: Path, glob: str | None) -> list[tuple[Path, str]]:
+    chosen = []
+    for file in _files(start):
+        shown = display_path(search.workspace, file)
+        if glob is None or _glob_matches(shown, glob):
+            chosen.append((file, shown))
+    return chosen
+
+
+def _records(search: _Search, batch: list[tuple[Path, str]]) -> bytes:
+    out = bytearray()
+    for file, shown in batch:
+        text = _text_of(search, file)
+        if text is not None:
+            out += json.dumps([shown, text], ensure_ascii=False).encode() + b"\n"
+    return bytes(out)
 
 
 def _files(start: Path) -> Iterator[Path]:
