@@ -403,7 +403,7 @@ async def test_ollama_and_anthropic_clients_get_refusals_they_can_read(
     async with http.post(f"{gateway.url}/v1/messages", json={"model": "x"}) as response:
         assert response.status == 401
         body = await response.json()
-        assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error"
+        assert body["type"] == "error" and body["error"]["type"] == "authentication_error"
     headers = {"Origin": "http://evil.example", "x-api-key": str(gateway.token)}
     async with http.post(f"{gateway.url}/v1/messages", json={}, headers=headers) as response:
         assert response.status == 403

@@ -127,11 +127,20 @@ class TooBusy(Unavailable):
     kind = "too_busy"
 
 
+_ANTHROPIC_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    413: "request_too_large",
+    503: "overloaded_error",
+}
+
+
 def refusal_body(path: str, error: ApiError) -> bytes:
     """`error` as the client of the face at `path` parses errors."""
     if path.startswith("/api/") and path != "/api/status":  # Ollama's own API
         return json.dumps({"error": error.message}, ensure_ascii=False).encode()
     if path.startswith("/v1/messages"):  # Anthropic's Messages API
-        anthropic = {"type": "error", "error": {"type": error.type, "message": error.message}}
+        kind = _ANTHROPIC_TYPES.get(error.status, "invalid_request_error")
+        anthropic = {"type": "error", "error": {"type": kind, "message": error.message}}
         return json.dumps(anthropic, ensure_ascii=False).encode()
     return error.body()
