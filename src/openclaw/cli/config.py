@@ -128,6 +128,7 @@ def _unset(path: Any, expr: str) -> int:
 
 def _validate(path: Any) -> int:
     from openclaw.config.load import load_config
+    from openclaw.config.original_format import NOT_USED_HEAD, not_used_report
 
     loaded = load_config(path, os.environ)
     if not loaded.exists:
@@ -135,6 +136,11 @@ def _validate(path: Any) -> int:
         return 0
     _warn(loaded.warnings)
     print(f"{path} is valid")
+    unused = not_used_report(path)
+    if unused:
+        print(NOT_USED_HEAD)
+        for line in unused:
+            print(f"  {line}")
     return 0
 
 

@@ -26,7 +26,15 @@ def main(argv: list[str]) -> int:
     from openclaw.runtime.diagnose import Finding, diagnose
 
     async def action(setup: Setup) -> list[Finding]:
-        return await diagnose(setup.catalog, setup.http)
+        from openclaw.config.original_format import NOT_USED_HEAD, not_used_report
+
+        findings = await diagnose(setup.catalog, setup.http)
+        unused = not_used_report(setup.loaded.path) if setup.loaded.exists else []
+        if unused:
+            findings.append(
+                Finding("not-used-here", "info", NOT_USED_HEAD.rstrip(":"), "", tuple(unused))
+            )
+        return findings
 
     try:
         findings = run_async(with_catalog(action))

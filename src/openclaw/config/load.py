@@ -167,6 +167,11 @@ def check_document(
         result.config = Config.model_validate(substituted)
     except ValidationError as error:
         result.problems.extend(_problem(doc, raw) for raw in error.errors(include_url=False))
+    else:
+        from openclaw.config.references import reference_problems
+
+        for where, message in reference_problems(result.config):
+            result.problems.append(Problem(where, doc.line_of(where), message))
     result.problems.sort(key=lambda p: p.line)
     return result
 

@@ -13,15 +13,21 @@ an unknown key (a typo, usually), reported with a suggestion.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 __all__ = [
     "BOOKKEEPING_SECTIONS",
     "NOT_USED",
+    "NOT_USED_HEAD",
     "NOT_USED_HINTS",
     "TOP_LEVEL_SECTIONS",
     "not_used_keys",
+    "not_used_report",
 ]
+
+NOT_USED_HEAD = "not used here (kept as written; this runtime does not act on them):"
 
 # Top-level sections of the original that this runtime keeps but does not read at all.
 TOP_LEVEL_SECTIONS: tuple[str, ...] = (
@@ -326,3 +332,29 @@ def _walk(
     elif origin is list and isinstance(value, list):
         for index, item in enumerate(value):
             _walk(item, typing.get_args(annotation)[0], (*path, index), found)
+
+
+def not_used_report(path: Path) -> list[str]:
+    """One line per key of the file that is kept but not acted on here: `file:line key (hint)`.
+    Repeats across list items (`models[0]`, `models[1]`...) are one line, with their count."""
+    from openclaw.config.document import Document
+    from openclaw.config.load import read_config_text
+    from openclaw.config.paths_expr import format_path
+
+    text = read_config_text(path)
+    if text is None:
+        return []
+    doc = Document.parse(text, path)
+    grouped: dict[str, tuple[int, str, int]] = {}
+    for where, hint in not_used_keys(doc.data()):
+        shape = re.sub(r"\[\d+\]", "[*]", format_path(where))
+        line, _, count = grouped.get(shape, (doc.line_of(where), hint, 0))
+        grouped[shape] = (line, hint, count + 1)
+    lines = []
+    for shape, (line, hint, count) in grouped.items():
+        extra = [hint] if hint else []
+        if count > 1:
+            extra.append(f"{count} entries")
+        suffix = f": {'; '.join(extra)}" if extra else ""
+        lines.append(f"{path.name}:{line} {shape}{suffix}")
+    return lines

@@ -157,7 +157,7 @@ async def diagnose(catalog: Catalog, http: aiohttp.ClientSession) -> list[Findin
     explicit_ollama = "ollama" in catalog.providers and (
         catalog.providers["ollama"].origin == "explicit"
     )
-    if catalog.implicit_ollama and not explicit_ollama:
+    if catalog.implicit_ollama and "ollama" not in catalog.providers:
         findings.append(
             Finding(
                 "ollama-key-missing",
