@@ -75,6 +75,10 @@ def connection_detail(error: BaseException) -> str:
     import errno
     import socket
 
+    import aiohttp
+
+    if isinstance(error, aiohttp.ClientPayloadError):
+        return _in_plain_words(error)
     cause = getattr(error, "os_error", None) or error.__cause__ or error
     if (
         isinstance(cause, ConnectionRefusedError)
@@ -92,9 +96,17 @@ def _in_plain_words(error: BaseException) -> str:
     """What an HTTP-client failure means to the user, without the library's wording (aiohttp
     prints a "400" in its payload errors that is no HTTP status)."""
     import aiohttp
+    from aiohttp import http_exceptions
 
-    if isinstance(error, aiohttp.ClientPayloadError):
+    if isinstance(
+        error,
+        aiohttp.ClientPayloadError
+        | http_exceptions.TransferEncodingError
+        | http_exceptions.ContentLengthError,
+    ):
         return "the connection closed before the answer was complete"
+    if isinstance(error, http_exceptions.HttpProcessingError):
+        return "the server sent a malformed HTTP response"
     if isinstance(error, aiohttp.ServerDisconnectedError):
         return "the server closed the connection"
     if isinstance(error, aiohttp.ClientResponseError):
