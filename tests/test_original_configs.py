@@ -168,3 +168,35 @@ def test_alias_and_params_file(
     code, data = run_json(capsys, "models", "list", "--json")
     row = next(r for r in data["models"] if r["key"] == "ollama/llama3.3:latest")  # type: ignore[union-attr]
     assert row["aliases"] == ["fast"]
+
+
+def test_gateway_settings_mean_what_they_meant(tmp_path: Path) -> None:
+    """`gateway.bind: "loopback"` and `gateway.auth.mode` as the original writes them."""
+    from openclaw.config.schema import Config
+    from openclaw.errors import UserError
+    from openclaw.gateway.server import GatewaySettings
+
+    onboard = load_config(FIXTURES / "onboard-ollama.json", env={}).config
+    settings = GatewaySettings.from_config(onboard, {}, tmp_path)
+    assert (settings.host, settings.port) == ("127.0.0.1", 18789)
+    assert (
+        settings.token
+        == json.loads((FIXTURES / "onboard-ollama.json").read_text())["gateway"]["auth"]["token"]
+    )
+    none = load_config(FIXTURES / "aliases-params-auth-none.json", env={}).config
+    assert GatewaySettings.from_config(none, {}, tmp_path).token is None
+
+    def settings_for(gateway: dict[str, object]) -> GatewaySettings:
+        return GatewaySettings.from_config(
+            Config.model_validate({"gateway": gateway}), {}, tmp_path
+        )
+
+    password = settings_for({"auth": {"mode": "password", "password": "a-long-pass-phrase"}})
+    assert password.token == "a-long-pass-phrase"
+    custom = settings_for({"bind": "custom", "customBindHost": "127.0.0.3"})
+    assert custom.host == "127.0.0.3"
+    assert settings_for({"bind": "lan"}).host == "0.0.0.0"
+    with pytest.raises(UserError, match="trusted-proxy"):
+        settings_for({"auth": {"mode": "trusted-proxy"}})
+    with pytest.raises(UserError, match="customBindHost"):
+        settings_for({"bind": "custom"})

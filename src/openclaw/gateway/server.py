@@ -22,7 +22,8 @@ from pathlib import Path
 import uvicorn
 from starlette.applications import Starlette
 
-from openclaw.config.schema import Config
+from openclaw.config.schema import Config, GatewayAuth
+from openclaw.config.schema import Gateway as GatewaySection
 from openclaw.errors import UserError
 from openclaw.gateway import DEFAULT_BIND, DEFAULT_PORT
 from openclaw.gateway.app import MAX_BODY_BYTES, create_app
@@ -51,6 +52,44 @@ BIND_ALIASES = {
     "lan": "0.0.0.0",
     "all": "0.0.0.0",
 }
+
+
+def _configured_bind(section: GatewaySection | None) -> str | None:
+    """`gateway.bind`, with the original's `custom` (its `customBindHost`) and `auto`."""
+    if section is None or not section.bind:
+        return None
+    mode = section.bind.strip().lower()
+    if mode == "custom":
+        if not section.customBindHost:
+            raise UserError('gateway.bind is "custom" but gateway.customBindHost is not set')
+        return section.customBindHost
+    if mode == "auto":
+        return DEFAULT_BIND  # loopback: exposing the gateway is always a choice made explicitly
+    if mode == "tailnet":
+        raise UserError(
+            'gateway.bind "tailnet" is not supported here: set gateway.bind to the address to'
+            " listen on (it needs gateway.auth.token beyond loopback)"
+        )
+    return section.bind
+
+
+def _configured_secret(auth: GatewayAuth | None) -> str | None:
+    """The bearer secret `gateway.auth` asks for: `mode` "token" (or no mode) uses `token`,
+    "password" uses `password`, "none" turns auth off (loopback only)."""
+    if auth is None:
+        return None
+    if auth.mode == "none":
+        return None
+    if auth.mode == "password":
+        if not auth.password:
+            raise UserError('gateway.auth.mode is "password" but gateway.auth.password is not set')
+        return auth.password
+    if auth.mode == "trusted-proxy":
+        raise UserError(
+            'gateway.auth.mode "trusted-proxy" is not supported here: use "token" with'
+            " gateway.auth.token"
+        )
+    return auth.token
 
 
 def bind_address(value: str | None) -> str:
@@ -243,7 +282,7 @@ class GatewaySettings:
         """`gateway.port`, `gateway.bind` and `gateway.auth.token` from the config, each
         overridden by the matching argument (the command line's options)."""
         section = config.gateway
-        configured_token = section.auth.token if section and section.auth else None
+        configured_token = _configured_secret(section.auth if section else None)
         chosen_port = port if port is not None else (section and section.port) or DEFAULT_PORT
         if not 0 <= chosen_port <= 65535:
             raise UserError(f"the port must be from 0 to 65535 (got {chosen_port})")
@@ -251,7 +290,7 @@ class GatewaySettings:
             config,
             env,
             state_dir,
-            host=bind_address(bind or (section.bind if section else None)),
+            host=bind_address(bind or _configured_bind(section)),
             port=chosen_port,
             token=token or configured_token or None,
             grace=grace,
