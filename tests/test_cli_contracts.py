@@ -359,3 +359,32 @@ def test_a_cut_stream_is_told_in_plain_words(
     assert "the connection closed before the answer was complete" in message
     for internal in ("aiohttp", "TransferEncodingError", "payload", "400"):
         assert internal not in message
+
+
+def test_config_set_of_a_key_not_used_here_says_so(
+    isolated_state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["config", "set", "tools.exec.security", "allowlist"]) == 0
+    out = capsys.readouterr()
+    assert "set tools.exec.security" in out.out
+    assert "note: tools.exec.security is kept, but this runtime does not act on it" in out.err
+    assert "tools.exec.policy" in out.err
+    assert main(["config", "set", "tools.exec.policy", "deny"]) == 0
+    assert "note:" not in capsys.readouterr().err
+
+
+def test_a_provider_on_an_api_not_spoken_here_loads_and_says_why(
+    isolated_state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_config(
+        isolated_state,
+        '{models: {providers: {gem: {api: "google-generative-ai", apiKey: "k",'
+        ' models: [{id: "g1", name: "G"}]}}}}',
+    )
+    assert main(["models", "status", "--json"]) == 0
+    gem = next(p for p in json.loads(capsys.readouterr().out)["providers"] if p["id"] == "gem")
+    assert gem["available"] is False
+    assert gem["note"].startswith('api "google-generative-ai" is not supported here')
+    assert main(["agent", "-m", "hi", "--model", "gem/g1", "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert "not supported here" in json.dumps(result)

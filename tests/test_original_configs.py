@@ -12,6 +12,7 @@ import pytest
 from openclaw.cli.main import main
 from openclaw.config import load_config
 from openclaw.config.original_format import not_used_report
+from tests.emulators import GatewayStarter
 from tests.fakes.ollama_server import ChatReply, FakeModel, OllamaEmulator
 
 FIXTURES = Path(__file__).parent / "fixtures" / "original"
@@ -200,3 +201,26 @@ def test_gateway_settings_mean_what_they_meant(tmp_path: Path) -> None:
         settings_for({"auth": {"mode": "trusted-proxy"}})
     with pytest.raises(UserError, match="customBindHost"):
         settings_for({"bind": "custom"})
+
+
+async def test_gateway_answers_a_chat_only_model_without_tools(
+    pulled: OllamaEmulator, start_gateway: GatewayStarter
+) -> None:
+    import aiohttp
+
+    running = start_gateway(env={"OLLAMA_API_KEY": "ollama-local", "OLLAMA_HOST": pulled.url})  # type: ignore[attr-defined]
+    pulled.queue_chat(ChatReply(text="plain answer"))
+    body = {"model": "ollama/gemma3:4b", "messages": [{"role": "user", "content": "hi"}]}
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{running.url}/v1/chat/completions", json=body) as response:
+            assert response.status == 200
+            data = await response.json()
+        async with http.post(
+            f"{running.url}/v1/chat/completions", json={**body, "tools": [tool]}
+        ) as response:
+            refused = await response.json()
+            assert response.status == 400
+    assert data["choices"][0]["message"]["content"] == "plain answer"
+    assert "tools" not in pulled.bodies("/api/chat")[-1]
+    assert "without `tools`" in refused["error"]["message"]

@@ -46,7 +46,7 @@ from openclaw.catalog.overrides import (
     ref_key,
     with_per_model_settings,
 )
-from openclaw.config.schema import Config, ModelEntry, Provider
+from openclaw.config.schema import API_NAMES, Config, ModelEntry, Provider
 from openclaw.errors import NotFoundError
 from openclaw.providers.model import Cost, Model
 
@@ -285,6 +285,9 @@ def _explicit_provider(
     local = api == "ollama" or is_local_url(base)
     available = local or key is not None
     note = "" if available else f"no API key (set {env_var or 'apiKey in the provider entry'})"
+    if api not in API_NAMES:  # an adapter of the original's format that is not spoken here
+        available = False
+        note = f'api "{api}" is not supported here (use "openai-completions" if it speaks it)'
     entries: dict[str, ModelEntry | dict[str, Any]] = {}
     if builtin is not None and builtin.api == api:
         entries = {m["id"]: m for m in builtin.models}
