@@ -29,6 +29,12 @@ def main(argv: list[str]) -> int:
         from openclaw.config.original_format import NOT_USED_HEAD, not_used_report
 
         findings = await diagnose(setup.catalog, setup.http)
+        mcp = setup.loaded.config.mcp
+        if mcp is not None and mcp.servers:  # only then is the MCP SDK imported
+            from openclaw.agent.mcp import configured_servers
+            from openclaw.agent.mcp.probe import server_findings
+
+            findings += await server_findings(configured_servers(mcp))
         unused = not_used_report(setup.loaded.path) if setup.loaded.exists else []
         if unused:
             findings.append(

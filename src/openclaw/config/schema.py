@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from openclaw.config.mcp_schema import McpConfig
 from openclaw.config.original_format import NOT_USED, TOP_LEVEL_SECTIONS
 
 __all__ = [
@@ -33,7 +34,9 @@ __all__ = [
     "ModelSelection",
     "Models",
     "PerModel",
+    "PoolHost",
     "Provider",
+    "Sessions",
     "Tools",
 ]
 
@@ -169,8 +172,19 @@ def _check_api(value: str) -> str:
     return value
 
 
+class PoolHost(_Strict):
+    """One Ollama host of a pool: requests spread by `weight`; a lower `priority` is used first
+    (the next tier only while every host of the better one is down or lacks the model)."""
+
+    url: str = Field(min_length=1)
+    weight: float = Field(default=1, gt=0)
+    priority: int = 0
+
+
 class Provider(_Strict):
     baseUrl: str | None = None
+    baseUrls: list[str] | None = Field(default=None, min_length=1)
+    hosts: list[PoolHost] | None = Field(default=None, min_length=1)
     apiKey: str | None = None
     api: Annotated[str, AfterValidator(_check_api)] | None = None
     headers: dict[str, str] | None = None
@@ -184,6 +198,22 @@ class Provider(_Strict):
     )
     batchSize: int | None = Field(default=None, gt=0)
     models: list[ModelEntry] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind_of_pool(self) -> Provider:
+        if self.baseUrls and self.hosts:
+            raise ValueError("set either `baseUrls` or `hosts`, not both (`hosts` adds weights)")
+        if (self.baseUrls or self.hosts) and self.api not in (None, "ollama"):
+            raise ValueError('a pool of hosts (`baseUrls` / `hosts`) needs `api: "ollama"`')
+        return self
+
+
+class Sessions(_Strict):
+    store: str | None = Field(
+        default=None,
+        description="where conversations are kept: a SQLite file path (the default is"
+        " <state>/sessions.sqlite) or a postgresql:// URL shared by gateway replicas",
+    )
 
 
 class Models(_Strict):
@@ -263,6 +293,8 @@ class Config(_Strict):
     agents: Agents | None = None
     tools: Tools | None = None
     gateway: Gateway | None = None
+    sessions: Sessions | None = None
+    mcp: McpConfig | None = None
     env: Any = None
 
     @property
