@@ -388,3 +388,13 @@ def test_a_provider_on_an_api_not_spoken_here_loads_and_says_why(
     assert main(["agent", "-m", "hi", "--model", "gem/g1", "--json"]) == 1
     result = json.loads(capsys.readouterr().out)
     assert "not supported here" in json.dumps(result)
+
+
+def test_models_mode_replace_keeps_only_configured_providers(
+    local: OllamaEmulator, isolated_state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["models", "status", "--json"]) == 0
+    assert "anthropic" in [p["id"] for p in json.loads(capsys.readouterr().out)["providers"]]
+    write_config(isolated_state, '{models: {mode: "replace", providers: {ollama: {}}}}')
+    assert main(["models", "status", "--json"]) == 0
+    assert [p["id"] for p in json.loads(capsys.readouterr().out)["providers"]] == ["ollama"]

@@ -375,8 +375,9 @@ async def build_catalog(
         note = "" if up else "; ".join(r.error for r in pool.discovery)
         statuses[pid] = replace(statuses[pid], pool=pool, available=bool(up), note=note)
         models += found
+    replace_builtins = config.models is not None and config.models.mode == "replace"
     for pid, builtin in builtins.items():
-        if pid not in statuses:
+        if pid not in statuses and not replace_builtins:  # `mode: "replace"`: only yours
             statuses[pid], found = _builtin_provider(builtin, config, env, state)
             models += found
     discovered: list[Model] = []
