@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import json5
@@ -314,38 +315,44 @@ def test_entry_without_models_configures_discovery(
 # --- stream failures in the user's words ---------------------------------------------------
 
 
-@pytest.fixture
-def cut_server() -> Iterator[str]:
-    """An "Ollama" that starts a chunked answer and closes the connection in the middle."""
+@contextmanager
+def raw_server(response: bytes) -> Iterator[str]:
+    """An "Ollama" that answers every request with these bytes, then closes the connection."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
-    stop = threading.Event()
 
     def serve() -> None:
-        while not stop.is_set():
+        while True:
             try:
                 conn, _ = listener.accept()
             except OSError:
                 return
             with conn:
                 conn.recv(65536)
-                chunk = b'{"model":"m","message":{"role":"assistant","content":"Hel"}'
-                chunk += b',"done":false}\n'
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
-                    b"Transfer-Encoding: chunked\r\n\r\n"
-                    + f"{len(chunk):x}\r\n".encode()
-                    + chunk
-                    + b"\r\n400\r\npartial"
-                )
+                conn.sendall(response)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    stop.set()
-    listener.close()
-    thread.join(5)
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
+        thread.join(5)
+
+
+def chunked(*parts: bytes) -> bytes:
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+    head += b"Transfer-Encoding: chunked\r\n\r\n"
+    return head + b"".join(f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in parts)
+
+
+@pytest.fixture
+def cut_server() -> Iterator[str]:
+    """A chunked answer whose connection closes in the middle of a chunk."""
+    line = b'{"model":"m","message":{"role":"assistant","content":"Hel"},"done":false}\n'
+    with raw_server(chunked(line) + b"400\r\npartial") as url:
+        yield url
 
 
 def test_a_cut_stream_is_told_in_plain_words(
@@ -398,3 +405,16 @@ def test_models_mode_replace_keeps_only_configured_providers(
     write_config(isolated_state, '{models: {mode: "replace", providers: {ollama: {}}}}')
     assert main(["models", "status", "--json"]) == 0
     assert [p["id"] for p in json.loads(capsys.readouterr().out)["providers"]] == ["ollama"]
+
+
+def test_a_garbled_stream_is_told_in_plain_words(
+    isolated_state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with raw_server(chunked(b"<html>proxy error</html>\n", b"")) as url:
+        entry = f'{{baseUrl: "{url}", models: [{{id: "m"}}]}}'
+        write_config(isolated_state, f"{{models: {{providers: {{ollama: {entry}}}}}}}")
+        code, result = agent_json(capsys, "--model", "ollama/m")
+    assert code == 1
+    message = result["error"]["message"]  # type: ignore[index]
+    assert "the server sent something that is not JSON" in message
+    assert "Expecting value" not in message and "char 0" not in message
