@@ -231,3 +231,26 @@ async def test_gateway_answers_a_chat_only_model_without_tools(
     assert data["choices"][0]["message"]["content"] == "plain answer"
     assert "tools" not in pulled.bodies("/api/chat")[-1]
     assert "without `tools`" in refused["error"]["message"]
+
+
+def test_secret_references_to_environment_variables_are_read(
+    pulled: OllamaEmulator,
+    isolated_state: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The original's `--secret-input-mode ref` writes `{source: "env", provider, id}`."""
+    isolated_state.mkdir(parents=True, exist_ok=True)
+    ref = '{ source: "env", provider: "default", id: "MY_OLLAMA_KEY" }'
+    (isolated_state / "openclaw.json").write_text(
+        f"{{\n  models: {{ providers: {{ ollama: {{\n    apiKey: {ref} }} }} }},\n}}"
+    )
+    assert main(["models", "list", "--plain"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "openclaw.json:3 models.providers.ollama.apiKey: environment variable MY_OLLAMA_KEY" in err
+    )
+    monkeypatch.setenv("MY_OLLAMA_KEY", "ollama-local")
+    code, data = run_json(capsys, "models", "status", "--json")
+    ollama = next(p for p in data["providers"] if p["id"] == "ollama")  # type: ignore[union-attr]
+    assert code == 0 and ollama["auth"]["source"] == "config" and ollama["models"] == 2

@@ -215,10 +215,28 @@ def _substitute(
 
         return _ENV_REF.sub(replace, value)
     if isinstance(value, dict):
+        if _is_env_secret_ref(value):  # the original's `{source: "env", provider, id}`
+            var = str(value["id"])
+            found = env.get(var)
+            if not found:
+                missing(path, var, found == "")
+                return value
+            return found
         return {k: _substitute(v, env, (*path, k), missing) for k, v in value.items()}
     if isinstance(value, list):
         return [_substitute(v, env, (*path, i), missing) for i, v in enumerate(value)]
     return value
+
+
+def _is_env_secret_ref(value: dict[str, Any]) -> bool:
+    """The original's reference to a secret in an environment variable, which reads like
+    `"${VAR}"` here (its other sources, file, exec and store, are not read here)."""
+    return (
+        set(value) == {"source", "provider", "id"}
+        and value.get("source") == "env"
+        and isinstance(value.get("id"), str)
+        and _ENV_NAME.fullmatch(value["id"]) is not None
+    )
 
 
 # --- the schema, walked by key path ------------------------------------------------------------
