@@ -38,6 +38,7 @@ __all__ = [
     "Provider",
     "Sessions",
     "Tools",
+    "WebFetchTool",
 ]
 
 API_NAMES: tuple[str, ...] = ("ollama", "openai-completions", "anthropic-messages")
@@ -268,8 +269,16 @@ class ExecTool(_Strict):
     timeoutSeconds: float | None = Field(default=None, gt=0)
 
 
+class WebFetchTool(_Strict):
+    policy: Literal["ask", "allow", "deny"] | None = None
+    allow: list[str] | None = Field(
+        default=None, description="internal hosts or networks (CIDR) web_fetch may reach"
+    )
+
+
 class Tools(_Strict):
     exec: ExecTool | None = None
+    web_fetch: WebFetchTool | None = None
 
 
 class GatewayAuth(_Strict):
@@ -283,6 +292,9 @@ class Gateway(_Strict):
     bind: str | None = None  # an address, or the original's loopback | lan | auto | custom
     customBindHost: str | None = None  # the address of `bind: "custom"`
     auth: GatewayAuth | None = None
+    allowedHosts: list[str] | None = None
+    allowedOrigins: list[str] | None = None
+    maxConcurrentRequests: int | None = Field(default=None, gt=0)
 
 
 class Config(_Strict):
