@@ -41,6 +41,7 @@ class FakeModel:
     quantization_level: str = "Q4_K_M"
     modified_at: datetime | None = None
     format: str = "gguf"
+    remote_host: str = ""  # a cloud stub (`ollama pull x-cloud`): the model runs there
 
     def __post_init__(self) -> None:
         if not self.digest:
@@ -243,6 +244,9 @@ def show_payload(model: FakeModel, version: tuple[int, ...], verbose: bool) -> d
     ]
     if model.capabilities and version >= (0, 6, 4):
         out["capabilities"] = list(model.capabilities)
+    if model.remote_host and version >= (0, 12, 0):
+        out["remote_model"] = model.name.split(":")[0]
+        out["remote_host"] = model.remote_host
     out["modified_at"] = rfc3339(model.modified_at or datetime.now(UTC))
     return out
 

@@ -34,6 +34,7 @@ from openclaw.providers.events import (
     Done,
     Error,
     Message,
+    Notice,
     Start,
     StreamEvent,
     StreamOptions,
@@ -98,6 +99,7 @@ class Agent:
     calibration: Calibration = field(default_factory=Calibration)  # token estimate per model
     stay_with_answering_model: bool = False  # a continued session keeps the model that answered
     conversation: Conversation | None = None  # loaded from the store when a run starts
+    notes: tuple[str, ...] = ()  # told at the start of each run (e.g. a model left out)
 
     def _conversation(self) -> Conversation:
         if self.conversation is None or self.conversation.session_id != self.session_id:
@@ -127,6 +129,8 @@ class Agent:
         self.cooldowns.new_run()
         models = self._models_for_run(self.conversation)
         self._remember(UserMessage(user_text))
+        for note in self.notes:
+            yield Notice(note, "skipped")
         tools = {t.name: t for t in self.tools}
         specs = tuple(t.spec for t in self.tools)
         attempts: list[Attempt] = []

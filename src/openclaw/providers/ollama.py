@@ -20,11 +20,13 @@ What this module guarantees (see the protocol reference for why each matters):
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from openclaw.providers.assembly import Assembly
 from openclaw.providers.events import (
@@ -51,7 +53,13 @@ from openclaw.providers.tokens import estimate_context_tokens
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["build_request", "effective_num_ctx", "recover_text_tool_call", "stream"]
+__all__ = [
+    "build_request",
+    "effective_num_ctx",
+    "recover_text_tool_call",
+    "request_headers",
+    "stream",
+]
 
 DEFAULT_NUM_PREDICT = 8192  # tokens of one answer when neither config nor caller sets a limit
 MAX_LINE = 16 * 1024 * 1024  # longest NDJSON line accepted
@@ -70,6 +78,27 @@ def effective_num_ctx(model: Model, options: StreamOptions) -> int:
     if model.modelfile_num_ctx > 0:
         return min(model.modelfile_num_ctx, model.context_window)
     return min(model.context_window, options.context_cap)
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+def request_headers(model: Model, options: StreamOptions) -> dict[str, str]:
+    """The model's headers, plus the key as a bearer token for an Ollama that is not on this
+    machine (behind an authenticating proxy, or https://ollama.com); never sent to loopback."""
+    headers = dict(model.headers)
+    if options.api_key and not _is_loopback(model.base_url):
+        headers["Authorization"] = f"Bearer {options.api_key}"
+    return headers
 
 
 def _think_value(model: Model, options: StreamOptions) -> bool | str | None:
@@ -292,9 +321,7 @@ async def stream(
             f" `params.num_ctx` on the model entry (and `contextWindow`)",
         )
         return
-    headers = dict(model.headers)
-    if options.api_key and not model.local:  # a proxy in front of a remote Ollama
-        headers["Authorization"] = f"Bearer {options.api_key}"
+    headers = request_headers(model, options)
     tool_names = {t.name for t in context.tools} if model.tools else set()
     if tool_names and not model.idle_timeout_ms:
         # Nothing arrives while the model writes a tool call: wait as long as for a first byte.
