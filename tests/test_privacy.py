@@ -154,3 +154,17 @@ def test_doctor_on_a_server_mixing_models_with_and_without_capabilities(
     assert code == 0 and "ollama-too-old" not in found
     details = " ".join(found["models-skipped"]["details"])
     assert "llama2:latest" in details and "reports no capabilities" in details
+
+
+def test_a_cloud_stub_is_never_the_automatic_primary(
+    ollama: OllamaEmulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OLLAMA_API_KEY", "ollama-local")
+    monkeypatch.setenv("OLLAMA_HOST", ollama.url)  # type: ignore[attr-defined]
+    ollama.add_model(FakeModel("qwen3:8b", ("completion", "tools"), "qwen3", 40960))
+    ollama.add_model(FakeModel("gpt-oss:120b-cloud", remote_host="https://ollama.com:443"))
+    assert main(["agent", "--message", "hello", "--json"]) == 0  # the stub is the newest
+    assert json.loads(capsys.readouterr().out)["model"] == "ollama/qwen3:8b"
+    assert main(["models", "list", "--json"]) == 0
+    models = {m["key"]: m for m in json.loads(capsys.readouterr().out)["models"]}
+    assert models["ollama/gpt-oss:120b-cloud"]["local"] is False

@@ -207,3 +207,13 @@ def _answer(text: str) -> Any:
     from openclaw.providers.events import AssistantMessage
 
     return AssistantMessage(text, model="ollama/qwen3:8b")
+
+
+def test_compaction_notes_are_truthful() -> None:
+    from openclaw.cli.agent_view import compaction_note
+
+    cut_only = Compacted(0, 9000, 5000, False, 2, "ollama/qwen3:8b", 8192)
+    note = compaction_note(cut_only)
+    assert "0 older" not in note and "2 tool results shortened" in note and "8192" in note
+    summarised = compaction_note(Compacted(6, 9000, 3000, True, 0, "ollama/qwen3:8b", 8192))
+    assert "6 older messages summarised" in summarised and "9000 -> 3000" in summarised
