@@ -48,6 +48,7 @@ from openclaw.providers.events import (
 )
 from openclaw.providers.http_stream import StreamFailure, first_byte_timeout, open_exchange
 from openclaw.providers.model import Model
+from openclaw.providers.think_tags import ThinkTags
 from openclaw.providers.tokens import estimate_context_tokens
 
 if TYPE_CHECKING:
@@ -221,31 +222,6 @@ def recover_text_tool_call(text: str, tool_names: set[str]) -> list[ToolCall]:
     return calls
 
 
-class _ThinkTags:
-    """Reasoning a server left inside `content` as `<think>...</think>` (servers before 0.12.4
-    when `think` is not sent, or models pulled before thinking support) is moved to thinking."""
-
-    def __init__(self) -> None:
-        self.state = "start"  # start -> inside -> done, or start -> done
-
-    def split(self, content: str) -> tuple[str, str]:
-        """(thinking, content) of one chunk's content."""
-        if self.state == "start":
-            stripped = content.lstrip()
-            if not stripped:
-                return "", content
-            if not stripped.startswith("<think>"):
-                self.state = "done"
-                return "", content
-            self.state = "inside"
-            content = stripped.removeprefix("<think>")
-        thinking, closed, rest = content.partition("</think>")
-        if closed:
-            self.state = "done"
-            return thinking, rest.lstrip("\n")
-        return thinking, ""
-
-
 class _Assembly(Assembly):
     """The message being assembled from the chunks."""
 
@@ -335,14 +311,19 @@ async def stream(
             # it may be a tool call written as text.
             holding = bool(tool_names)
             decided = False
-            tags = _ThinkTags()
-            buffer = b""
+            tags = ThinkTags()
+            buffer = bytearray()
             async for data in ex.chunks():
-                lines = (buffer + data).split(b"\n")
-                buffer = lines.pop()
-                if len(buffer) > MAX_LINE:
+                buffer += data
+                end = buffer.rfind(b"\n") if b"\n" in data else -1
+                longest = max(len(buffer) - end - 1, 0 if end < 0 else _longest_line(buffer, end))
+                if longest > MAX_LINE:
                     yield out.error("server", f"a stream line longer than {MAX_LINE} bytes")
                     return
+                if end < 0:
+                    continue
+                lines = bytes(buffer[:end]).split(b"\n")
+                del buffer[: end + 1]
                 for line in lines:
                     chunk = _parse_line(line)
                     if chunk is None:
@@ -358,14 +339,21 @@ async def stream(
                         return
                     thinking = message.get("thinking")
                     if thinking:
+                        tags.thinking_seen()
                         out.thinking.append(thinking)
                         yield ThinkingDelta(thinking)
                     content = message.get("content")
-                    if content and tags.state != "done":
-                        inline, content = tags.split(content)
-                        if inline:
-                            out.thinking.append(inline)
-                            yield ThinkingDelta(inline)
+                    if chunk.get("done") and tags.state != "done":
+                        inline, rest = tags.feed(content or "")
+                        more_thinking, more = tags.flush()
+                        inline, content = inline + more_thinking, rest + more
+                    elif content and tags.state != "done":
+                        inline, content = tags.feed(content)
+                    else:
+                        inline = ""
+                    if inline:
+                        out.thinking.append(inline)
+                        yield ThinkingDelta(inline)
                     if content and holding:
                         out.held.append(content)
                         start = content.lstrip()[:1]
@@ -385,7 +373,7 @@ async def stream(
                         for event in _finish(out, chunk, tool_names, sent_tokens, num_ctx, limit):
                             yield event
                         return
-            last = _parse_line(buffer)
+            last = _parse_line(bytes(buffer))
             if last is not None and "error" in last:
                 yield out.error("server", str(last["error"]))
                 return
@@ -394,6 +382,29 @@ async def stream(
             yield out.error("stream_incomplete", "the stream ended without its final chunk")
     except StreamFailure as failure:
         yield out.failed(failure)
+
+
+def _move_prefilled_reasoning(out: _Assembly) -> None:
+    """A template that pre-fills `<think>` makes the content start with the reasoning and show
+    only `</think>`: the answer kept (and sent back next turn) is what follows the tag."""
+    if out.thinking or not out.content:
+        return
+    text = "".join(out.content)
+    reasoning, closed, answer = text.partition("</think>")
+    if closed and "<think>" not in reasoning:
+        out.thinking[:] = [reasoning.strip()]
+        out.content[:] = [answer.lstrip("\n")]
+
+
+def _longest_line(buffer: bytearray, end: int) -> int:
+    """Length of the longest complete line in `buffer[:end]`."""
+    longest, start = 0, 0
+    while start <= end:
+        stop = buffer.find(b"\n", start, end + 1)
+        stop = end if stop < 0 else stop
+        longest = max(longest, stop - start)
+        start = stop + 1
+    return longest
 
 
 def _count(value: Any) -> int:
@@ -432,6 +443,7 @@ def _finish(
                 "truncated",
             )
         )
+    _move_prefilled_reasoning(out)
     reason = chunk.get("done_reason")
     stop: StopReason = "tool_use" if out.calls else ("length" if reason == "length" else "stop")
     if reason == "length" and out.usage.output >= limit > 0:
