@@ -6,6 +6,9 @@ happens.
 - Once streaming, a failure is an `error` event followed by `[DONE]`: never a cut body.
 - The client going away aborts the run: the model request is closed, the model stops.
 - When the server's shutdown grace is over, the run is aborted and the client is told so.
+- Notices (the server cut the prompt, an answer stopped at its token limit, a model skipped) reach
+  the client: an `x-openclaw-notice` response header when they come before the answer starts,
+  `openclaw_notices` in a whole answer, and a chunk with `openclaw_notice` in a stream.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from starlette.types import Receive, Scope, Send
 from openclaw.agent.events import ToolStart
 from openclaw.gateway.chat import Answered, ChatRun, Failed
 from openclaw.gateway.errors import error_json
-from openclaw.gateway.openai_api import Completion
+from openclaw.gateway.openai_api import Completion, sse
 from openclaw.gateway.state import Shutdown
-from openclaw.providers.events import TextDelta, ThinkingDelta, ToolCallEvent
+from openclaw.providers.events import Notice, TextDelta, ThinkingDelta, ToolCallEvent
 from openclaw.runtime.fallback import Switch
 
 __all__ = ["ABORT_GRACE", "ChatResponse", "failure_status"]
@@ -50,6 +53,34 @@ _FAILURES: dict[str, tuple[int, str, str | None]] = {
     "context_overflow": (400, "invalid_request_error", "context_length_exceeded"),
     "max_turns": (500, "server_error", "max_turns"),
 }
+
+
+NOTICE_HEADER = b"x-openclaw-notice"
+
+
+def notice_json(notice: Notice) -> dict[str, str]:
+    return {"kind": notice.kind, "message": notice.message}
+
+
+def notice_headers(notices: list[Notice]) -> list[tuple[bytes, bytes]]:
+    """One header line for the notices so far (ASCII: other characters escaped)."""
+    if not notices:
+        return []
+    text = "; ".join(f"{n.kind}: {n.message}" for n in notices)
+    return [(NOTICE_HEADER, text.encode("ascii", "backslashreplace")[:4000])]
+
+
+def _notice_chunk(completion: Completion, notice: Notice) -> bytes:
+    return sse(
+        {
+            "id": completion.id,
+            "object": "chat.completion.chunk",
+            "created": completion.created,
+            "model": completion.model,
+            "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": None}],
+            "openclaw_notice": notice_json(notice),
+        }
+    )
 
 
 def failure_status(failed: Failed, reason: str) -> tuple[int, str, str | None, str]:
@@ -115,6 +146,7 @@ class ChatResponse(Response):
         self.stream = stream
         self.shutdown = shutdown
         self.background = None
+        self.notices: list[Notice] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         out = _Output(send)
@@ -169,7 +201,7 @@ class ChatResponse(Response):
     async def _send(self, out: _Output, data: bytes = b"", *, last: bool = False) -> None:
         """Write SSE data; the first write sends the headers and the role chunk with it."""
         if not out.started:
-            await out.start(200, SSE_HEADERS)
+            await out.start(200, SSE_HEADERS + notice_headers(self.notices))
             data = self.completion.role() + data
         if data or last:
             await out.write(data, last=last)
@@ -187,6 +219,10 @@ class ChatResponse(Response):
                         await self._send(out, completion.tool_call(call))
                     case ToolStart():  # a tool may take a while: let the client know we're on
                         await self._send(out)
+                    case Notice() as notice:
+                        self.notices.append(notice)
+                        if out.started:
+                            await self._send(out, _notice_chunk(completion, notice))
                     case Switch(next=following):
                         completion.model = following
                     case Answered(message=message):
@@ -203,9 +239,15 @@ class ChatResponse(Response):
         async with aclosing(self.run.events()) as events:
             async for event in events:
                 match event:
+                    case Notice() as notice:
+                        self.notices.append(notice)
                     case Answered(message=message):
-                        body = json.dumps(self.completion.whole(message), ensure_ascii=False)
-                        await out.whole(200, body.encode())
+                        whole = self.completion.whole(message)
+                        if self.notices:
+                            whole["openclaw_notices"] = [notice_json(n) for n in self.notices]
+                        body = json.dumps(whole, ensure_ascii=False)
+                        await out.start(200, JSON_HEADERS + notice_headers(self.notices))
+                        await out.write(body.encode(), last=True)
                     case Failed() as failed:
                         status, type_, code, text = failure_status(failed, self.run.reason)
                         await out.whole(status, error_json(text, type_, code))
