@@ -312,18 +312,17 @@ async def stream(
             holding = bool(tool_names)
             decided = False
             tags = ThinkTags()
-            buffer = bytearray()
+            buffer = b""
             async for data in ex.chunks():
-                buffer += data
-                end = buffer.rfind(b"\n") if b"\n" in data else -1
-                longest = max(len(buffer) - end - 1, 0 if end < 0 else _longest_line(buffer, end))
-                if longest > MAX_LINE:
+                lines = (buffer + data).split(b"\n")
+                buffer = lines.pop()
+                # A line over the cap is caught while it is still incomplete (reads are far
+                # smaller than the cap); a huge read is checked whole.
+                if len(buffer) > MAX_LINE or (
+                    len(data) > MAX_LINE and max(map(len, lines)) > MAX_LINE
+                ):
                     yield out.error("server", f"a stream line longer than {MAX_LINE} bytes")
                     return
-                if end < 0:
-                    continue
-                lines = bytes(buffer[:end]).split(b"\n")
-                del buffer[: end + 1]
                 for line in lines:
                     chunk = _parse_line(line)
                     if chunk is None:
@@ -373,7 +372,7 @@ async def stream(
                         for event in _finish(out, chunk, tool_names, sent_tokens, num_ctx, limit):
                             yield event
                         return
-            last = _parse_line(bytes(buffer))
+            last = _parse_line(buffer)
             if last is not None and "error" in last:
                 yield out.error("server", str(last["error"]))
                 return
@@ -394,17 +393,6 @@ def _move_prefilled_reasoning(out: _Assembly) -> None:
     if closed and "<think>" not in reasoning:
         out.thinking[:] = [reasoning.strip()]
         out.content[:] = [answer.lstrip("\n")]
-
-
-def _longest_line(buffer: bytearray, end: int) -> int:
-    """Length of the longest complete line in `buffer[:end]`."""
-    longest, start = 0, 0
-    while start <= end:
-        stop = buffer.find(b"\n", start, end + 1)
-        stop = end if stop < 0 else stop
-        longest = max(longest, stop - start)
-        start = stop + 1
-    return longest
 
 
 def _count(value: Any) -> int:
