@@ -281,7 +281,8 @@ _BASES = [
 
 
 def make_models(n: int) -> list[FakeModel]:
-    """n distinct, varied models: most with tools, some thinking or vision, some without tools."""
+    """n distinct, varied models: most with tools, some thinking or vision, some without tools,
+    one in nineteen reporting no capabilities."""
     start = datetime(2026, 8, 1, 12, 0, tzinfo=UTC)
     models = []
     for i in range(n):
@@ -302,7 +303,8 @@ def make_models(n: int) -> list[FakeModel]:
         models.append(
             FakeModel(
                 name=name,
-                capabilities=tuple(caps),
+                # now and then no capabilities at all (an old pull: the field is left out)
+                capabilities=None if i % 19 == 10 else tuple(caps),
                 arch=arch,
                 context_length=None if i % 17 == 8 else ctx,
                 parameters="num_ctx 8192\nstop <|end|>" if i % 4 == 0 else "",
