@@ -30,6 +30,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.fakes.ollama_chat import FOREVER, ApiError, ChatReply, Turn, parse_native, parse_openai
+from tests.fakes.ollama_embed import embed_route
 from tests.fakes.ollama_models import (
     FakeModel,
     compact_json,
@@ -131,6 +132,7 @@ class OllamaEmulator:
                 Route("/api/ps", self._ps, methods=["GET"]),
                 Route("/api/show", self._show, methods=["POST"]),
                 Route("/api/chat", self._chat, methods=["POST"]),
+                embed_route(self),
                 Route("/v1/chat/completions", self._v1_chat, methods=["POST"]),
                 Route("/v1/models", self._v1_models, methods=["GET"]),
                 Route("/v1/models/{model:path}", self._v1_model, methods=["GET"]),

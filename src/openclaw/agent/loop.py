@@ -47,7 +47,7 @@ from openclaw.providers.events import (
     UserMessage,
 )
 from openclaw.providers.model import Model
-from openclaw.providers.registry import get_stream
+from openclaw.providers.registry import StreamFn, get_stream
 from openclaw.providers.tokens import estimate_context_tokens
 from openclaw.runtime.context import (
     compact,
@@ -65,7 +65,9 @@ if TYPE_CHECKING:
 
     import aiohttp
 
+    from openclaw.agent.mcp import McpToolbox
     from openclaw.agent.sessions import SessionStore
+    from openclaw.runtime.routing import Router
 
 __all__ = ["DEFAULT_MAX_TURNS", "DEFAULT_SYSTEM_PROMPT", "Agent"]
 
@@ -100,6 +102,8 @@ class Agent:
     stay_with_answering_model: bool = False  # a continued session keeps the model that answered
     conversation: Conversation | None = None  # loaded from the store when a run starts
     notes: tuple[str, ...] = ()  # told at the start of each run (e.g. a model left out)
+    router: Router | None = None  # routes requests to a pool's hosts (affinity: this session)
+    toolbox: McpToolbox | None = None  # MCP servers' tools: started with a run, stopped after it
 
     def _conversation(self) -> Conversation:
         if self.conversation is None or self.conversation.session_id != self.session_id:
@@ -123,6 +127,20 @@ class Agent:
         return models
 
     async def run(self, user_text: str) -> AsyncIterator[AgentEvent]:
+        if self.toolbox is None:
+            async for event in self._run(user_text, ()):
+                yield event
+            return
+        borrowed, notices = await self.toolbox.open()
+        try:
+            for notice in notices:
+                yield notice
+            async for event in self._run(user_text, borrowed):
+                yield event
+        finally:
+            await self.toolbox.close()
+
+    async def _run(self, user_text: str, borrowed: Sequence[Tool]) -> AsyncIterator[AgentEvent]:
         if self.store is not None and not self.session_id:
             self.session_id = self.store.create(title=user_text[:80])
         self.conversation = Conversation.load(self.store, self.session_id, self.history)
@@ -131,8 +149,8 @@ class Agent:
         self._remember(UserMessage(user_text))
         for note in self.notes:
             yield Notice(note, "skipped")
-        tools = {t.name: t for t in self.tools}
-        specs = tuple(t.spec for t in self.tools)
+        tools = {t.name: t for t in (*self.tools, *borrowed)}
+        specs = tuple(t.spec for t in tools.values())
         attempts: list[Attempt] = []
         total = Usage()
         for turn in range(1, self.max_turns + 1):
@@ -195,7 +213,7 @@ class Agent:
         ratio = self.calibration.ratio(model.key)
         if not refused and not needs_compaction(context, window, ratio):
             return Prepared(context)
-        stream = get_stream(model.api)
+        stream = self._streams()(model.api)
         summary_options = replace(options, abort=self.abort, token_ratio=ratio)
 
         def summarize(request: Context) -> AsyncIterator[StreamEvent]:
@@ -239,6 +257,7 @@ class Agent:
             prepare=self._prepare,
             cooldowns=self.cooldowns,
             calibration=self.calibration,
+            stream_for=self._streams(),
         )
         conversation = self._conversation()
         store, session = self.store, self.session_id
@@ -328,6 +347,9 @@ class Agent:
             return result, failed, time.monotonic() - started
 
         return list(await asyncio.gather(*(one(call) for call in batch)))
+
+    def _streams(self) -> Callable[[str], StreamFn]:
+        return self.router.stream_for(self.session_id) if self.router else get_stream
 
 
 def _add(a: Usage, b: Usage) -> Usage:

@@ -178,6 +178,14 @@ def build_request(model: Model, context: Context, options: StreamOptions) -> dic
         run_options["num_predict"] = options.max_tokens
     elif "num_predict" not in run_options:
         run_options["num_predict"] = DEFAULT_NUM_PREDICT
+    sampling = options.sampling
+    for name in ("top_p", "seed", "presence_penalty", "frequency_penalty"):
+        if getattr(sampling, name) is not None:
+            run_options[name] = getattr(sampling, name)
+    if sampling.stop:
+        run_options["stop"] = list(sampling.stop)
+    if sampling.output is not None:
+        body["format"] = sampling.output
     body["options"] = run_options
     return body
 
