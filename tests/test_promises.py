@@ -248,3 +248,26 @@ def test_cooldowns_expire_and_a_refused_connection_cools_the_whole_host(tmp_path
     cooldowns.new_run()
     cooldowns.failed(a, "not_found", "not pulled")  # not transient: this run only
     assert json.loads((tmp_path / COOLDOWN_FILE).read_text()).get("ollama/a", 0) < now[0]
+
+
+def test_chinese_session_through_the_cli_is_never_cut(
+    ollama: OllamaEmulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`openclaw agent --session` turn after turn, on a model whose Modelfile sets 8192."""
+    from openclaw.cli.main import main
+
+    monkeypatch.setenv("OLLAMA_API_KEY", "ollama-local")
+    monkeypatch.setenv("OLLAMA_HOST", ollama.url)  # type: ignore[attr-defined]
+    ollama.add_model(
+        FakeModel("qwen3:8b", ("completion", "tools"), "qwen3", 40960, parameters="num_ctx 8192")
+    )
+    session: list[str] = []
+    for turn in range(7):
+        argv = ["agent", "--message", f"第{turn}段：{CHINESE}", "--json", "--no-tools"]
+        assert main([*argv, "--session", session[0]] if session else argv) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert result["model"] == "ollama/qwen3:8b" and result["reply"]
+        session = session or [result["sessionId"]]
+    assert {b["options"]["num_ctx"] for b in ollama.bodies("/api/chat")} == {8192}
+    assert ollama.cut_prompts == [] and len(ollama.prompts) > 7  # summaries were asked for
+    assert all(b["truncate"] is False for b in ollama.bodies("/api/chat"))
