@@ -24,7 +24,7 @@ import os
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,6 +102,9 @@ class DiscoveryResult:
     detail: str = ""  # the short cause: "connection refused", "connect timeout", ...
     capabilities_reported: bool = True
     installed: int = 0  # models listed by /api/tags
+    # Models that can chat but report no `tools`: kept out of the agent's catalog, usable for a
+    # plain chat when asked for by name (`tools` False).
+    chat_only: tuple[Model, ...] = ()
     elapsed: float = 0.0
     shows_sent: int = 0
     version: str = ""  # from /api/version ("" when it did not answer)
@@ -303,6 +306,7 @@ async def discover_ollama_models(
 
     answers = await asyncio.gather(*(show(t) for t in entries))
     models: list[Model] = []
+    chat_only: list[Model] = []
     skipped: list[SkippedModel] = []
     known = _version_tuple(version)
     reported = known is None or known >= (0, 6, 4)
@@ -323,6 +327,9 @@ async def discover_ollama_models(
         elif "tools" not in answer.capabilities:
             caps = ", ".join(answer.capabilities) or "none"
             skipped.append(SkippedModel(name, f"does not report the tools capability ({caps})"))
+            if "completion" in answer.capabilities:
+                chat = model_from_show(provider, base_url, tag, answer, local=local)
+                chat_only.append(replace(chat, tools=False))
         else:
             models.append(model_from_show(provider, base_url, tag, answer, local=local))
     if cache is not None:
@@ -334,6 +341,7 @@ async def discover_ollama_models(
         tuple(skipped),
         capabilities_reported=reported,
         installed=len(entries),
+        chat_only=tuple(chat_only),
         elapsed=time.perf_counter() - started,
         shows_sent=shows_sent,
         version=version,

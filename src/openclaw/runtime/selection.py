@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from openclaw.catalog.catalog import Catalog
-from openclaw.config.schema import Config
+from openclaw.config.schema import API_NAMES, Config
 from openclaw.errors import UserError
 from openclaw.providers.events import StreamOptions, ThinkingLevel
 from openclaw.providers.model import Model
@@ -34,6 +34,9 @@ def chain_with_notes(
         reasons += selection.problems
         why = f": {'; '.join(reasons)}" if reasons else ""
         raise UserError(f"no model is available{why}. Run `openclaw doctor` to see what to fix.")
+    if primary.api not in API_NAMES:
+        note = catalog.providers[primary.provider].note
+        raise UserError(f"{primary.key} cannot be used: {note}")
     models = [primary] + [m for m in selection.fallbacks if m != primary]
     keyless = [m for m in models if _needs_missing_key(catalog, m)]
     notes = [f"{m.key} skipped: {catalog.providers[m.provider].note}" for m in keyless]
