@@ -301,8 +301,8 @@ def _explicit_provider(
     builtin = builtins.get(pid)
     env_var = builtin.env_var if builtin else ("OLLAMA_API_KEY" if api == "ollama" else None)
     key = resolve_api_key(pid, config, env, state, env_var=env_var)
-    local = api == "ollama" or is_local_url(base)
-    available = local or key is not None
+    local = is_local_url(base)  # from the URL: a remote or proxied Ollama is not local
+    available = api == "ollama" or local or key is not None
     note = "" if available else f"no API key (set {env_var or 'apiKey in the provider entry'})"
     if api not in API_NAMES:  # an adapter of the original's format that is not spoken here
         available = False
