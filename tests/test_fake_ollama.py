@@ -259,6 +259,30 @@ async def test_chat_rejects_like_the_server(
     assert got["error"].startswith(error), got
 
 
+@pytest.mark.parametrize("version", ["0.32.15", "0.6.2"])
+async def test_a_model_without_the_tools_capability_refuses_tools(
+    http: aiohttp.ClientSession, version: str
+) -> None:
+    emu = OllamaEmulator(version=version)
+    emu.add_model(FakeModel("llama2:latest", capabilities=None))  # an old pull: no capabilities
+    emu.add_model(FakeModel("Someone/Plain:v1", capabilities=("completion",)))
+    with serve_in_thread(emu.app) as base:
+        for name, qualified in (
+            ("llama2", "registry.ollama.ai/library/llama2:latest"),
+            ("someone/plain:V1", "registry.ollama.ai/Someone/Plain:v1"),
+        ):
+            body = {"model": name, "messages": USER, "tools": [WEATHER_TOOL], "stream": False}
+            async with http.post(f"{base}/api/chat", json=body) as response:
+                assert response.status == 400
+                assert await response.json() == {"error": f"{qualified} does not support tools"}
+            async with http.post(f"{base}/api/chat", json={**body, "tools": []}) as response:
+                assert response.status == 200  # without tools it chats
+        show = {"model": "llama2"}
+        async with http.post(f"{base}/api/show", json=show) as response:
+            template = (await response.json())["template"]
+        assert ".Tools" not in template
+
+
 async def test_chat_missing_body_and_think_false(url: str, http: aiohttp.ClientSession) -> None:
     async with http.post(f"{url}/api/chat") as resp:
         assert (resp.status, await resp.json()) == (400, {"error": "missing request body"})

@@ -178,7 +178,7 @@ def _build_turn(
     caps = model.capabilities
     if caps is not None and "completion" not in caps:
         raise ApiError(400, f'"{requested}" does not support chat')
-    if tools and not model.has("tools"):
+    if tools and not model.takes_tools():
         raise ApiError(400, f"{qualified_name(model.name)} does not support tools")
     can_think = caps is not None and "thinking" in caps
     if version < (0, 9, 0):

@@ -53,6 +53,12 @@ class FakeModel:
         """True when the capability is listed; an old server (capabilities None) allows all."""
         return self.capabilities is None or capability in self.capabilities
 
+    def takes_tools(self) -> bool:
+        """Whether the template renders tools, which is what real Ollama checks: a model that
+        lists no `tools` capability, or no capabilities at all (an old pull, whose template
+        predates tools), refuses a request with `tools`."""
+        return self.capabilities is not None and "tools" in self.capabilities
+
     def parameter_pairs(self) -> list[tuple[str, str]]:
         pairs = []
         for line in self.parameters.splitlines():
@@ -185,7 +191,7 @@ def tags_entry(model: FakeModel, version: tuple[int, ...]) -> dict[str, Any]:
 
 def _template(model: FakeModel) -> str:
     parts = ["{{- if .System }}<|system|>{{ .System }}<|end|>{{ end }}"]
-    if model.has("tools"):
+    if model.takes_tools():
         parts.append("{{- if .Tools }}<|tools|>{{ range .Tools }}{{ json . }}{{ end }}{{ end }}")
     if model.capabilities and "insert" in model.capabilities:
         parts.append("{{- if .Suffix }}<|suffix|>{{ .Suffix }}{{ end }}")

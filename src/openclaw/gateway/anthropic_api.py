@@ -320,6 +320,10 @@ class MessageAnswer:
         out += _event("message_delta", {"delta": delta, "usage": self._usage(message)})
         return out + _event("message_stop", {})
 
+    def notice(self, notice: dict[str, str]) -> bytes:
+        """A `ping` event carrying an OpenClaw notice (`openclaw_notice`): clients skip pings."""
+        return _event("ping", {"openclaw_notice": notice})
+
     def error(self, message: str, type_: str, code: str | None) -> bytes:
         kind = "overloaded_error" if code == "shutting_down" else "api_error"
         return self._close() + _event("error", {"error": {"type": kind, "message": message}})

@@ -6,6 +6,10 @@ Two kinds of `model`:
 - `openclaw`: the agent, with the configured primary and fallbacks, running its built-in tools
   on this machine under the configured exec policy (`ask` is a refusal: nobody is there to ask).
 
+Both share the process's model cooldowns (a model that just failed transiently is skipped by
+the requests after it, while another can answer) and token calibration (learned from each
+answer, used by the check that a prompt fits before it is sent).
+
 Either way the run yields text, thinking and tool-call events, then one `Answered` or `Failed`.
 """
 
@@ -264,7 +268,14 @@ async def _model_run(
         )
     base = options_factory(runtime.catalog.current, runtime.config, request.thinking)
     options = _with_request(base, request, None)
-    chain = FallbackChain(models, runtime.http, options, stream_for=runtime.routing())
+    chain = FallbackChain(
+        models,
+        runtime.http,
+        options,
+        stream_for=runtime.routing(),
+        cooldowns=runtime.cooldowns.for_request(),
+        calibration=runtime.calibration,
+    )
     return model, _chain_events(chain, request.context)
 
 
@@ -332,6 +343,8 @@ def _agent_run(
         history=list(context.messages[:-1]),
         options_for=_with_request(agent.options_for, request, abort),
         abort=abort,
+        cooldowns=runtime.cooldowns.for_request(),
+        calibration=runtime.calibration,
         store=store,
         session_id=session_id,
     )

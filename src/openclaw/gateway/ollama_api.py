@@ -308,6 +308,11 @@ class OllamaAnswer:
             self.model = message.model
         return self._line({**self._part(), **self._end(message)})
 
+    def notice(self, notice: dict[str, str]) -> bytes:
+        """A line with nothing to show that carries an OpenClaw notice (`openclaw_notice`:
+        Ollama clients ignore fields they do not know)."""
+        return self._line({**self._part(), "done": False, "openclaw_notice": notice})
+
     def error(self, message: str, type_: str, code: str | None) -> bytes:
         return json.dumps({"error": message}, ensure_ascii=False).encode() + b"\n"
 

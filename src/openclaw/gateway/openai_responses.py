@@ -326,6 +326,11 @@ class ResponseAnswer:
         done = self._response(*_status(message))
         return out + self._event(f"response.{done['status']}", {"response": done})
 
+    def notice(self, notice: dict[str, str]) -> bytes:
+        """An `openclaw.notice` event (`openclaw_notice` in it): clients pass over event types
+        they do not know."""
+        return self._event("openclaw.notice", {"openclaw_notice": notice})
+
     def error(self, message: str, type_: str, code: str | None) -> bytes:
         out = self._close()
         failed = self._response("failed")

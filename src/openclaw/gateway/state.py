@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from openclaw.catalog.catalog import Catalog
 from openclaw.config.schema import Config
+from openclaw.runtime.cooldowns import Cooldowns
+from openclaw.runtime.tokens import Calibration
 
 if TYPE_CHECKING:
     import aiohttp
@@ -125,7 +127,8 @@ def catalog_source(
 @dataclass(slots=True)
 class Runtime:
     """Everything the gateway serves from, built once by the caller (CLI or test); `config`
-    is replaced when the file is reloaded."""
+    is replaced when the file is reloaded. The models' cooldowns and token calibration are
+    loaded from the state directory once and kept there, shared with the CLI's runs."""
 
     config: Config
     env: Mapping[str, str]
@@ -133,6 +136,12 @@ class Runtime:
     http: aiohttp.ClientSession
     catalog: CatalogSource
     router: Router | None = None  # pools of Ollama hosts: which host answers each request
+    cooldowns: Cooldowns = field(init=False)  # each request runs on `for_request()`
+    calibration: Calibration = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cooldowns = Cooldowns.load(self.state_dir)
+        self.calibration = Calibration.load(self.state_dir)
 
     def routing(self, session: str = "") -> Callable[[str], StreamFn]:
         """Stream functions routed through the pools of the current catalog."""

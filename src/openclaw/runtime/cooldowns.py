@@ -45,7 +45,13 @@ class Cooldowns:
     def new_run(self) -> None:
         """A new run (a new user message): earlier failures count only through cooldowns."""
         self.failed_in_run.clear()
-        self.until = self._read() if self.path else self.until
+        if self.path:
+            self._replace(self._read())
+
+    def for_request(self) -> Cooldowns:
+        """A run of its own (a gateway request) sharing this process's cooldowns: what it
+        failed with counts for the requests after it only as a cooldown."""
+        return Cooldowns(self.path, self.seconds, self.clock, {}, self.until)
 
     def skip_reason(self, model: Model) -> str:
         """Why `model` should not be tried now, or ""."""
@@ -90,7 +96,7 @@ class Cooldowns:
         merged.update(started)
         for key in ended:
             merged.pop(key, None)
-        self.until = merged
+        self._replace(merged)
         if self.path is None:
             return
         with contextlib.suppress(OSError):
@@ -98,6 +104,11 @@ class Cooldowns:
             temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
             temporary.write_text(json.dumps(merged, indent=1, sort_keys=True), "utf-8")
             os.replace(temporary, self.path)
+
+    def _replace(self, until: dict[str, float]) -> None:
+        """Update the table in place: every run sharing it (`for_request`) sees the change."""
+        self.until.clear()
+        self.until.update(until)
 
 
 def _host(model: Model) -> str:
