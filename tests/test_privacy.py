@@ -168,3 +168,9 @@ def test_a_cloud_stub_is_never_the_automatic_primary(
     assert main(["models", "list", "--json"]) == 0
     models = {m["key"]: m for m in json.loads(capsys.readouterr().out)["models"]}
     assert models["ollama/gpt-oss:120b-cloud"]["local"] is False
+    assert "cloud" in models["ollama/gpt-oss:120b-cloud"]["tags"]
+    assert "cloud" not in models["ollama/qwen3:8b"]["tags"]
+    assert main(["models", "list"]) == 0
+    table = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line}
+    assert "cloud" in table["ollama/gpt-oss:120b-cloud"]
+    assert "cloud" not in table["ollama/qwen3:8b"]

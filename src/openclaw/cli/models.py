@@ -75,8 +75,21 @@ def _chat_only_reason(catalog: Catalog, model: Model) -> str:
     return f"{why}: usable for a plain chat (`--no-tools`, or the gateway without tools)"
 
 
+def _cloud_stub(catalog: Catalog, model: Model) -> bool:
+    """An Ollama cloud model (`remote_host` in `/api/show`, a `:cloud`/`-cloud` name): listed
+    by an Ollama server on this machine or network, but it runs on ollama.com."""
+    if model.api != "ollama" or model.local:
+        return False
+    return catalog.providers[model.provider].local or model.id.endswith((":cloud", "-cloud"))
+
+
 def _tags(
-    selection: Selection, key: str, reasoning: bool, tools: bool, chat_only: bool = False
+    selection: Selection,
+    key: str,
+    reasoning: bool,
+    tools: bool,
+    chat_only: bool = False,
+    cloud: bool = False,
 ) -> list[str]:
     tags = []
     if selection.primary and selection.primary.key == key:
@@ -84,6 +97,8 @@ def _tags(
     for n, model in enumerate(selection.fallbacks, 1):
         if model.key == key:
             tags.append(f"fallback#{n}")
+    if cloud:
+        tags.append("cloud")
     if reasoning:
         tags.append("reasoning")
     if chat_only:
@@ -153,7 +168,9 @@ async def _list(setup: Setup, args: argparse.Namespace) -> int:
                 "local": m.local,
                 "available": status.available,
                 "tools": m.tools,
-                "tags": _tags(selection, m.key, m.reasoning, m.tools, chat_only),
+                "tags": _tags(
+                    selection, m.key, m.reasoning, m.tools, chat_only, _cloud_stub(catalog, m)
+                ),
                 "aliases": aliases.get(m.key, []),
                 "reason": _chat_only_reason(catalog, m) if chat_only else "",
             }

@@ -319,7 +319,9 @@ async def stream(
             # it may be a tool call written as text.
             holding = bool(tool_names)
             decided = False
-            tags = ThinkTags()
+            # A reasoning model whose server may not separate its reasoning: the template may
+            # pre-fill `<think>`, so the stream would start inside the reasoning.
+            tags = ThinkTags(prefill_possible=body.get("think") not in (None, False))
             buffer = b""
             async for data in ex.chunks():
                 lines = (buffer + data).split(b"\n")
@@ -345,11 +347,12 @@ async def stream(
                         yield out.error("server", f"the server sent a malformed chunk ({wrong})")
                         return
                     thinking = message.get("thinking")
+                    held = ""
                     if thinking:
-                        tags.thinking_seen()
+                        held = tags.thinking_seen()
                         out.thinking.append(thinking)
                         yield ThinkingDelta(thinking)
-                    content = message.get("content")
+                    content = held + (message.get("content") or "")
                     if chunk.get("done") and tags.state != "done":
                         inline, rest = tags.feed(content or "")
                         more_thinking, more = tags.flush()

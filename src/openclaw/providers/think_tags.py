@@ -2,8 +2,12 @@
 
 Servers before 0.12.4 leave it there when `think` is not sent, and so do models pulled before
 thinking support. The tags may be split across chunks (`"<thi"`, `"nk>"`): only text that may be
-the start of a tag is held back. (A template that pre-fills the opening tag shows only the closing
-one; the provider then corrects the assembled message at the end, see `ollama.py`.)
+the start of a tag is held back.
+
+A template that pre-fills the opening tag (the prompt ends with `<think>`) makes the stream start
+inside the reasoning and show only `</think>`. For a model expected to reason (`prefill_possible`)
+content that does not open with the tag is therefore held until `</think>` shows it was reasoning;
+a stream that ends without the tag was an answer after all, and is released as content then.
 """
 
 from __future__ import annotations
@@ -22,14 +26,21 @@ def _partial_tail(text: str, tag: str) -> int:
 
 
 class ThinkTags:
-    def __init__(self) -> None:
-        self.state = "start"  # start -> inside -> (closed ->) done, or start -> done
+    def __init__(self, prefill_possible: bool = False) -> None:
+        # start -> inside -> (closed ->) done; start -> done; start -> maybe -> (closed ->) done
+        self.state = "start"
         self.pending = ""
+        self.prefill_possible = prefill_possible
 
-    def thinking_seen(self) -> None:
-        """The server separates reasoning itself: nothing to look for."""
+    def thinking_seen(self) -> str:
+        """The server separates reasoning itself: nothing to look for. Returns content held
+        as possible pre-filled reasoning, to be shown as content after all."""
+        if self.state == "maybe":
+            held, self.pending, self.state = self.pending, "", "done"
+            return held
         if self.state == "start" and not self.pending:
             self.state = "done"
+        return ""
 
     def feed(self, content: str) -> tuple[str, str]:
         """(thinking, content) ready to show from one chunk's content."""
@@ -50,9 +61,19 @@ class ThinkTags:
             elif OPEN.startswith(stripped):  # nothing yet, or the opening tag so far
                 self.pending = text
                 return "", ""
+            elif self.prefill_possible:
+                self.state = "maybe"
             else:
                 self.state = "done"
                 return "", text
+        if self.state == "maybe":
+            reasoning, closed, rest = text.partition(CLOSE)
+            if not closed:
+                self.pending = text  # reasoning, unless the stream ends without the tag
+                return "", ""
+            rest = rest.lstrip("\n")
+            self.state = "done" if rest else "closed"
+            return reasoning, rest
         thinking, closed, rest = text.partition(CLOSE)
         if closed:
             rest = rest.lstrip("\n")
