@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from openclaw.auth import ApiKey, has_profile, resolve_api_key
 from openclaw.catalog.builtin import BuiltinProvider, builtin_providers
 from openclaw.catalog.model import ModelRef, normalize_ollama_name
+from openclaw.catalog.ollama_admin import with_keep_alive
 from openclaw.catalog.ollama_discovery import (
     DEFAULT_CONTEXT_WINDOW,
     DiscoveryResult,
@@ -298,7 +299,7 @@ async def build_catalog(
         models = list(result.models) + models
     selection = config.agent_defaults.model
     return Catalog(
-        models=tuple(models),
+        models=tuple(with_keep_alive(models, config.agent_defaults.keepAlive)),
         providers=statuses,
         primary_ref=selection.primary if selection else None,
         fallback_refs=tuple(selection.fallbacks or ()) if selection else (),
