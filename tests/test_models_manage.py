@@ -74,7 +74,7 @@ async def test_a_stopped_pull_resumes_where_it_stopped(emu: OllamaEmulator) -> N
 
 async def test_pull_from_a_host_that_is_down(closed_url: str) -> None:
     async with aiohttp.ClientSession() as http:
-        with pytest.raises(AdminError, match="not reachable .* `ollama serve`"):
+        with pytest.raises(AdminError, match=r"not reachable .* `ollama serve`"):
             async for _ in pull_model(http, closed_url, "x"):
                 pass
 

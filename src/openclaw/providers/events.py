@@ -71,6 +71,10 @@ class Usage:
     output: int = 0
     cache_read: int = 0
     cache_write: int = 0
+    # The server's own timings of this request, in nanoseconds (native Ollama); 0: not reported.
+    load_ns: int = 0
+    prompt_eval_ns: int = 0
+    eval_ns: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -340,7 +340,13 @@ def _finish(
         else:
             events.append(TextDelta(out.release_held()))
     prompt = int(chunk.get("prompt_eval_count") or 0)
-    out.usage = Usage(input=prompt, output=int(chunk.get("eval_count") or 0))
+    out.usage = Usage(
+        input=prompt,
+        output=int(chunk.get("eval_count") or 0),
+        load_ns=int(chunk.get("load_duration") or 0),
+        prompt_eval_ns=int(chunk.get("prompt_eval_duration") or 0),
+        eval_ns=int(chunk.get("eval_duration") or 0),
+    )
     if prompt and sent_tokens > max(prompt * 1.5, prompt + 256) and sent_tokens > num_ctx // 2:
         events.append(
             Notice(
