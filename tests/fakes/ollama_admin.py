@@ -8,6 +8,7 @@
 - `DELETE /api/delete`: 200 with an empty body, 404 `model 'x' not found`.
 - `/api/ps` sizes: `gpu_memory` bytes of VRAM; a model larger than that is partly on the CPU
   (`size_vram < size`).
+- Loading: while a paced load is under way, `/api/ps` does not list the model yet.
 - Speeds: the durations the server reports (`load_duration`, `prompt_eval_duration`,
   `eval_duration`) follow `Speeds`; with `paced=True` the emulator also takes that long in wall
   time (first byte after load + prompt evaluation, then one chunk per token interval).
@@ -114,6 +115,7 @@ class AdminRoutes:
     blobs: dict[str, int] = field(default_factory=dict)  # digest -> bytes on the server
     pull_starts: list[dict[str, int]] = field(default_factory=list)  # blobs at each pull's start
     _cache: dict[str, str] = field(default_factory=dict)  # model -> prompt text it holds
+    _loading: dict[str, int] = field(default_factory=dict)  # model -> loads under way
 
     def routes(self) -> list[Route]:
         return [
@@ -159,18 +161,29 @@ class AdminRoutes:
     def forget(self, name: str) -> None:
         self._cache.pop(normalize_name(name), None)
 
-    async def pace(self, reply: ChatReply, plan: Plan) -> ChatReply:
+    async def pace(self, reply: ChatReply, plan: Plan, name: str) -> ChatReply:
         """In paced mode, wait for the load and the prompt, and space the chunks by token."""
         if not self.speeds.paced:
             return reply
+        await self.wait_load(plan.load_ns, name)
         evaluated = plan.prompt_eval_count - plan.cached_tokens
-        await asyncio.sleep((plan.load_ns + evaluated * plan.prompt_ns_per_token) / 1e9)
+        await asyncio.sleep(evaluated * plan.prompt_ns_per_token / 1e9)
         tokens_per_chunk = plan.eval_count / max(1, len(plan.chunks))
         return replace(reply, chunk_delay=tokens_per_chunk * plan.eval_ns_per_token / 1e9)
 
-    async def wait_load(self, load_ns: int) -> None:
-        if self.speeds.paced:
+    async def wait_load(self, load_ns: int, name: str) -> None:
+        """Take the load's time; meanwhile `/api/ps` does not list the model yet."""
+        if not self.speeds.paced:
+            return
+        key = normalize_name(name)
+        self._loading[key] = self._loading.get(key, 0) + 1
+        try:
             await asyncio.sleep(load_ns / 1e9)
+        finally:
+            self._loading[key] -= 1
+
+    def is_loading(self, name: str) -> bool:
+        return self._loading.get(normalize_name(name), 0) > 0
 
     # --- routes -----------------------------------------------------------------------------
 

@@ -304,6 +304,7 @@ class OllamaEmulator:
         await self._record(request)
         self._expire()
         runners = sorted(self._loaded.values(), key=lambda r: r.expires_at, reverse=True)
+        runners = [r for r in runners if not self.admin.is_loading(r.model.name)]
         entries = []
         for runner in runners:
             size = runner.model.size + runner.options[0] * 131_072  # weights + KV cache
@@ -356,7 +357,7 @@ class OllamaEmulator:
                 {"error": reply.pre_stream_error(turn.requested)}, reply.status, reply.headers
             )
         plan = self._plan(turn, reply, started)
-        reply = await self.admin.pace(reply, plan)
+        reply = await self.admin.pace(reply, plan, turn.model.name)
         if turn.stream:
             stream = self._tracked(native_stream(turn, reply, plan, self._stall))
             return StreamingResponse(
@@ -371,7 +372,7 @@ class OllamaEmulator:
             self._loaded.pop(normalize_name(turn.model.name), None)
             reason = "unload"
         else:
-            await self.admin.wait_load(self._load(turn))
+            await self.admin.wait_load(self._load(turn), turn.model.name)
             reason = "load"
         message = {"role": "assistant", "content": ""}
         return _json(
@@ -423,7 +424,7 @@ class OllamaEmulator:
                 reply.status, reply.pre_stream_error(turn.requested), reply.headers
             )
         plan = self._plan(turn, reply, started)
-        reply = await self.admin.pace(reply, plan)
+        reply = await self.admin.pace(reply, plan, turn.model.name)
         if turn.stream:
             legacy = self._version_key < (0, 32, 6)
             stream = self._tracked(openai_stream(turn, reply, plan, self._stall, legacy))

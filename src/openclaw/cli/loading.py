@@ -9,8 +9,8 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, TextIO, TypeVar
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from openclaw.cli.render import dim
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from openclaw.providers.model import Model
 
-__all__ = ["WaitingLine", "show_loading"]
+__all__ = ["WaitingLine", "agent_events", "show_loading", "waiting_text"]
 
 E = TypeVar("E")
 SHOW_AFTER = 0.4  # seconds without a byte before the line appears
@@ -87,37 +87,72 @@ async def show_loading(
     asked = False
     loads: list[str] = []
     iterator = aiter(events)
-    while True:
-        step = asyncio.ensure_future(anext(iterator))
-        try:
-            while waiting_since is not None and model is not None and model.api == "ollama":
-                timeout = SHOW_AFTER if not asked else tick
-                done, _ = await asyncio.wait({step}, timeout=timeout)
-                if done:
-                    break
-                if not asked:
-                    asked = True
-                    loading = await is_loaded(http, model)
-                    loading = None if loading is None else not loading
-                line.show(waiting_text(model.key, loading, time.monotonic() - waiting_since))
-            event = await step
-        except StopAsyncIteration:
-            line.clear()
-            for note in loads:
-                print(dim(note), file=line.err, flush=True)
-            return
-        finally:
-            if not step.done():
-                step.cancel()
-                with contextlib.suppress(BaseException):
-                    await step
-        changed = current_model(event)
-        if changed is not None:  # a new request begins: wait for its first byte
-            model, waiting_since, asked = changed, time.monotonic(), False
-        if first_byte(event) and waiting_since is not None:
-            line.clear()
-            waiting_since = None
-        seconds = load_seconds(event)
-        if seconds >= LOAD_NOTE_AFTER and model is not None:
-            loads.append(f"({model.key} was loaded into memory in {seconds:.1f} s)")
-        yield event
+    try:
+        while True:
+            step = asyncio.ensure_future(anext(iterator))
+            try:
+                while waiting_since is not None and model is not None and model.api == "ollama":
+                    timeout = SHOW_AFTER if not asked else tick
+                    done, _ = await asyncio.wait({step}, timeout=timeout)
+                    if done:
+                        break
+                    if not asked:
+                        asked = True
+                        loading = await is_loaded(http, model)
+                        loading = None if loading is None else not loading
+                    line.show(waiting_text(model.key, loading, time.monotonic() - waiting_since))
+                event = await step
+            except StopAsyncIteration:
+                line.clear()
+                for note in loads:
+                    print(dim(note), file=line.err, flush=True)
+                return
+            finally:
+                if not step.done():
+                    step.cancel()
+                    with contextlib.suppress(BaseException):
+                        await step
+            changed = current_model(event)
+            if changed is not None:  # a new request begins: wait for its first byte
+                model, waiting_since, asked = changed, time.monotonic(), False
+            if first_byte(event) and waiting_since is not None:
+                line.clear()
+                waiting_since = None
+            seconds = load_seconds(event)
+            if seconds >= LOAD_NOTE_AFTER and model is not None:
+                loads.append(f"({model.key} was loaded into memory in {seconds:.1f} s)")
+            yield event
+    finally:
+        closing = getattr(iterator, "aclose", None)
+        if closing is not None:
+            await closing()
+
+
+def agent_events(events: AsyncIterator[Any], models: Sequence[Model], http: Any) -> Any:
+    """`show_loading` for an agent run: each turn waits on the model last used (the first one
+    to begin with), a fallback switch waits on the next model."""
+    from openclaw.agent.events import TurnEnd, TurnStart
+    from openclaw.providers.events import TextDelta, ThinkingDelta, ToolCallEvent
+    from openclaw.runtime.fallback import Switch
+
+    by_key = {m.key: m for m in models}
+    last = [models[0] if models else None]
+
+    def current(event: Any) -> Model | None:
+        match event:
+            case None | TurnStart():
+                return last[0]
+            case Switch(next=following):
+                last[0] = by_key.get(following, last[0])
+                return last[0]
+            case TurnEnd(message=message):
+                last[0] = by_key.get(message.model, last[0])
+        return None
+
+    def first_byte(event: Any) -> bool:
+        return isinstance(event, TextDelta | ThinkingDelta | ToolCallEvent)
+
+    def load_seconds(event: Any) -> float:
+        return event.message.usage.load_ns / 1e9 if isinstance(event, TurnEnd) else 0.0
+
+    return show_loading(events, current, http, first_byte=first_byte, load_seconds=load_seconds)

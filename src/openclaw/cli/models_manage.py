@@ -175,8 +175,8 @@ async def pull_with_progress(http: Any, url: str, name: str, out: TextIO) -> Non
     except asyncio.CancelledError:
         where = bar.stopped()
         print(
-            f"\npull of {name} stopped{where}; the downloaded part stays on the server:"
-            f" run `openclaw models pull {name}` again to resume",
+            f"\npull of {name} stopped{where}; the downloaded part stays on the server.\n"
+            f"Run `openclaw models pull {name}` again to resume.",
             file=sys.stderr,
             flush=True,
         )
