@@ -191,3 +191,14 @@ def test_keep_alive_default_is_configurable(
     capsys.readouterr()
     assert main(["models", "show", "llama3.2:3b", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["runtime"]["keep_alive"] == "2h"
+
+
+def test_selecting_a_model_that_is_not_pulled_says_how_to_pull_it(
+    emu: OllamaEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["models", "set", "ollama/mistral:7b"]) == 1
+    err = capsys.readouterr().err
+    assert "unknown model `ollama/mistral:7b`" in err
+    assert "It is not pulled on ollama (" in err
+    assert "pull it with `openclaw models pull ollama/mistral:7b`, then set it again." in err
+    assert not emu.bodies("/api/pull")  # nothing is pulled without asking

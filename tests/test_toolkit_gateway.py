@@ -88,7 +88,8 @@ async def test_rates_come_from_the_servers_counters_and_memory_per_host(
     gateway: RunningGateway, emu: OllamaEmulator, http: aiohttp.ClientSession
 ) -> None:
     size = QWEN.size + 32768 * 131_072
-    emu.admin.gpu_memory = size - 2**30  # one GiB does not fit
+    emu.admin.gpu_memory = size - 2**30  # one GiB does not fit...
+    emu.admin.cpu_slowdown = 1.0  # ...without slowing it down, to keep the numbers round
     emu.queue_chat(ChatReply(text="one two three four", eval_count=20, prompt_eval_count=500))
     async with http.post(f"{gateway.url}/v1/chat/completions", json=ASK) as response:
         assert response.status == 200

@@ -6,8 +6,8 @@
   pull again starts from them. An unknown name answers 200 and then an `{"error"}` line, as the
   real server does once streaming has begun.
 - `DELETE /api/delete`: 200 with an empty body, 404 `model 'x' not found`.
-- `/api/ps` sizes: `gpu_memory` bytes of VRAM; a model larger than that is partly on the CPU
-  (`size_vram < size`).
+- `/api/ps` sizes: `gpu_memory` bytes of VRAM; a model larger than that (weights plus the KV
+  cache of its `num_ctx`) is partly on the CPU (`size_vram < size`), and runs slower for it.
 - Loading: while a paced load is under way, `/api/ps` does not list the model yet.
 - Speeds: the durations the server reports (`load_duration`, `prompt_eval_duration`,
   `eval_duration`) follow `Speeds`; with `paced=True` the emulator also takes that long in wall
@@ -108,6 +108,7 @@ class AdminRoutes:
     record: Callable[[Request], Any]
     speeds: Speeds = field(default_factory=Speeds)
     gpu_memory: int | None = None  # bytes of VRAM; None: everything fits
+    cpu_slowdown: float = 6.0  # layers on the CPU run this many times slower
     pull_steps: int = 20  # progress lines per layer
     pull_rate: float | None = None  # bytes per second when set (wall time)
     stall_pull_at: int | None = None  # stop sending progress at this many bytes of a layer
@@ -154,9 +155,17 @@ class AdminRoutes:
             plan.cached_tokens = max(0, min(cached, plan.prompt_eval_count - 1))
         answer = "".join(str(c.get("content") or "") for c in plan.chunks)
         self._cache[key] = f"{text}<assistant>{answer}"
-        plan.prompt_ns_per_token = int(1e9 / self.speeds.prompt_tps)
-        plan.eval_ns_per_token = int(1e9 / self.speeds.eval_tps)
+        slower = self._offload_factor(turn.model.size + turn.num_ctx * 131_072)
+        plan.prompt_ns_per_token = int(1e9 / self.speeds.prompt_tps * slower)
+        plan.eval_ns_per_token = int(1e9 / self.speeds.eval_tps * slower)
         return plan
+
+    def _offload_factor(self, size: int) -> float:
+        """How many times slower a model runs with part of it on the CPU."""
+        if self.gpu_memory is None or size <= self.gpu_memory:
+            return 1.0
+        on_cpu = (size - self.gpu_memory) / size
+        return (1 - on_cpu) + on_cpu * self.cpu_slowdown
 
     def forget(self, name: str) -> None:
         self._cache.pop(normalize_name(name), None)

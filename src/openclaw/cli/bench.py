@@ -247,6 +247,10 @@ def compare_runs(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str
     return rows
 
 
+def _digits(value: float | None) -> int:
+    return 3 if value is not None and abs(value) < 1 else (1 if abs(value or 0) >= 100 else 2)
+
+
 def _compare(args: argparse.Namespace) -> int:
     from openclaw.paths import state_dir
 
@@ -280,8 +284,8 @@ def _compare(args: argparse.Namespace) -> int:
                 [
                     r["model"],
                     r["figure"],
-                    _num(r["before"], 2),
-                    _num(r["after"], 2),
+                    _num(r["before"], _digits(r["before"])),
+                    _num(r["after"], _digits(r["after"])),
                     "-" if r["changePercent"] is None else f"{r['changePercent']:+.0f}%",
                 ]
                 for r in rows

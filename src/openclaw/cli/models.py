@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from openclaw.cli import models_manage
 from openclaw.cli.common import Setup, run_async, with_catalog
 from openclaw.cli.render import print_json, table
+from openclaw.errors import NotFoundError
 
 if TYPE_CHECKING:
     from openclaw.catalog.catalog import Selection
@@ -229,7 +230,11 @@ async def _status(setup: Setup, args: argparse.Namespace) -> int:
 async def _set(setup: Setup, args: argparse.Namespace) -> int:
     from openclaw.config.edit import set_value
 
-    ref = _checked_ref(setup, args.ref, args.force)
+    try:
+        ref = _checked_ref(setup, args.ref, args.force)
+    except NotFoundError as unknown:  # not pulled: offered in a terminal, else said so
+        await models_manage.offer_pull(setup, args.ref, unknown)
+        ref = args.ref
     set_value(setup.loaded.path, "agents.defaults.model.primary", ref)
     print(f"primary model: {ref}")
     return 0

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from openclaw.cli.common import Setup
     from openclaw.providers.model import Model
 
-__all__ = ["HANDLERS", "add_parsers", "ensure_pulled"]
+__all__ = ["HANDLERS", "add_parsers", "ensure_pulled", "offer_pull"]
 
 Handler = Callable[["Setup", argparse.Namespace], Awaitable[int]]
 
@@ -236,6 +236,29 @@ async def ensure_pulled(setup: Setup, pid: str, url: str, name: str) -> dict[str
             raise
     await pull_with_progress(setup.http, url, name, sys.stdout)
     return await show_model(setup.http, url, name)
+
+
+async def offer_pull(setup: Setup, ref: str, unknown: NotFoundError) -> None:
+    """`unknown` said a selected `provider/model` is not in the catalog. When it is an Ollama
+    host's model that is not installed there, pull it after asking (in a terminal), or raise
+    `unknown` with the pull command added; otherwise raise `unknown` as it is."""
+    from openclaw.catalog.ollama_admin import show_model
+
+    pid, slash, name = ref.partition("/")
+    hosts = _hosts(setup)
+    if not slash or pid not in hosts:
+        raise unknown
+    try:
+        await show_model(setup.http, hosts[pid], name)
+    except NotFoundError:
+        if not _interactive():
+            raise NotFoundError(
+                f"{unknown} It is not pulled on {pid} ({hosts[pid]}):"
+                f" pull it with `openclaw models pull {ref}`, then set it again."
+            ) from None
+    else:
+        raise unknown  # installed, just not usable by the agent
+    await ensure_pulled(setup, pid, hosts[pid], name)
 
 
 # --- rm -------------------------------------------------------------------------------------

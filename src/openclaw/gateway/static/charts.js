@@ -56,7 +56,7 @@
     models.forEach((m, i) => {
       counts.push({ label: m, stroke: color(i), values: requests.models[m].requests });
       counts.push({
-        label: m + " errors", stroke: "#dc2626", dash: [6, 4], values: requests.models[m].errors,
+        label: m + " errors", stroke: color(i), dash: [2, 3], values: requests.models[m].errors,
       });
     });
     draw("chart-requests", "Requests and errors per " + requests.bucketSeconds + " s", "count",
