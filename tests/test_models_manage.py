@@ -202,3 +202,29 @@ def test_selecting_a_model_that_is_not_pulled_says_how_to_pull_it(
     assert "It is not pulled on ollama (" in err
     assert "pull it with `openclaw models pull ollama/mistral:7b`, then set it again." in err
     assert not emu.bodies("/api/pull")  # nothing is pulled without asking
+
+
+async def test_odd_progress_lines_are_bounded(unused_tcp_port: int) -> None:
+    """A server sending junk, wrong types and an endless line: refused with a message."""
+    from starlette.applications import Starlette
+    from starlette.responses import StreamingResponse
+    from starlette.routing import Route
+
+    from tests.fakes.serve import serve_in_thread
+
+    async def lines():  # type: ignore[no-untyped-def]
+        yield b"not json\n"
+        yield b'{"status":"pulling x","digest":"sha256:x","total":"lots","completed":-5}\n'
+        yield b"x" * 200_000 + b"\n"
+
+    async def pull(request):  # type: ignore[no-untyped-def]
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+    app = Starlette(routes=[Route("/api/pull", pull, methods=["POST"])])
+    with serve_in_thread(app) as url:
+        seen: list[PullProgress] = []
+        async with aiohttp.ClientSession() as http:
+            with pytest.raises(AdminError, match="malformed answer"):
+                async for progress in pull_model(http, url, "x"):
+                    seen.append(progress)
+    assert seen == [PullProgress("pulling x", "sha256:x", 0, 0)]

@@ -41,6 +41,7 @@ __all__ = [
 # How long the agent's Ollama models stay loaded after a request unless the config says otherwise:
 # longer than the server's 5 minutes, so a person reading an answer does not pay a reload.
 DEFAULT_KEEP_ALIVE = "30m"
+MAX_LINE = 65_536  # bytes of one progress line; a real one is under 300
 _DURATION = re.compile(r"^-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 
 
@@ -108,26 +109,54 @@ async def pull_model(
             if resp.status >= 400:
                 message = _error_text(await resp.text())
                 raise AdminError(f"cannot pull {name} from {base_url}: {message}")
-            async for raw in resp.content:
-                line = raw.strip()
-                if not line:
-                    continue
-                try:
-                    data = json.loads(line)
-                except ValueError:
-                    continue
-                if not isinstance(data, dict):
-                    continue
-                if "error" in data:
-                    raise AdminError(f"cannot pull {name}: {data['error']}")
-                yield PullProgress(
-                    str(data.get("status") or ""),
-                    str(data.get("digest") or ""),
-                    int(data.get("total") or 0),
-                    int(data.get("completed") or 0),
-                )
+            buffer = b""
+            async for chunk in resp.content.iter_any():
+                *lines, buffer = (buffer + chunk).split(b"\n")
+                for line in lines:
+                    _check_length(line, name, base_url)
+                    data = _line(line)
+                    if data is None:
+                        continue
+                    if "error" in data:
+                        raise AdminError(f"cannot pull {name}: {str(data['error'])[:300]}")
+                    yield _progress(data)
+                _check_length(buffer, name, base_url)
+            last = _line(buffer)  # a last line without its newline
+            if last is not None and "error" in last:
+                raise AdminError(f"cannot pull {name}: {str(last['error'])[:300]}")
+            if last is not None:
+                yield _progress(last)
     except (aiohttp.ClientConnectionError, OSError) as error:
         raise _unreachable(base_url, error) from error
+
+
+def _check_length(line: bytes, name: str, base_url: str) -> None:
+    if len(line) > MAX_LINE:
+        raise AdminError(
+            f"cannot pull {name}: {base_url} sent a malformed answer"
+            f" (a progress line longer than {MAX_LINE} bytes)"
+        )
+
+
+def _line(raw: bytes) -> dict[str, Any] | None:
+    try:
+        data = json.loads(raw) if raw.strip() else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _progress(data: dict[str, Any]) -> PullProgress:
+    def count(key: str) -> int:
+        value = data.get(key)
+        return value if isinstance(value, int) and value >= 0 else 0
+
+    return PullProgress(
+        str(data.get("status") or "")[:200],
+        str(data.get("digest") or "")[:100],
+        count("total"),
+        count("completed"),
+    )
 
 
 async def _post(
