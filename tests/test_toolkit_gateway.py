@@ -268,3 +268,23 @@ def test_charts_are_drawn_and_change(
         changed = {c for c in charts if page.locator(f"#{c}").screenshot() != before[c]}
     assert changed == set(charts)
     page.locator("#charts-section").screenshot(path=str(tmp_path / "charts.png"))
+
+
+def test_the_page_says_a_model_is_loading(
+    page: Page, gateway: RunningGateway, emu: OllamaEmulator
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{gateway.url}/")
+    expect(page.locator("#chart-ttft canvas")).to_have_count(1)
+    emu.admin.speeds = Speeds(load_seconds=4, paced=True)
+    emu.queue_chat(ChatReply(text="Ready."))
+    asking = threading.Thread(target=chat, args=(gateway.url,))
+    asking.start()
+    try:
+        expect(page.locator("#waiting")).to_contain_text(
+            re.compile(r"loading ollama/qwen3:8b into memory\.\.\. \d+ s"), timeout=10_000
+        )
+    finally:
+        asking.join(30)
+    expect(page.locator("#waiting")).to_have_text("", timeout=10_000)
