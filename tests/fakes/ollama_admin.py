@@ -12,10 +12,9 @@
 - Speeds: the durations the server reports (`load_duration`, `prompt_eval_duration`,
   `eval_duration`) follow `Speeds`; with `paced=True` the emulator also takes that long in wall
   time (first byte after load + prompt evaluation, then one chunk per token interval).
-- Prompt cache: a loaded runner keeps the last prompt and its answer; a request that starts with
-  them evaluates only the rest, as the server's KV cache does: `prompt_eval_count` still counts
-  every prompt token (newer servers report llama-server's cache_n + prompt_n), while
-  `prompt_eval_duration` covers only the evaluated ones.
+- Prompt cache: the emulator finds how much of a prompt the loaded runner still holds; on newer
+  servers `prompt_eval_count` counts those tokens too (llama-server's cache_n + prompt_n), so
+  only `prompt_eval_duration` (and the paced wait) shrinks for them.
 
 This module never imports from `openclaw`.
 """
@@ -81,22 +80,6 @@ def _line(value: dict[str, Any]) -> bytes:
     return (compact_json(value) + "\n").encode()
 
 
-def _prompt_text(turn: Turn) -> str:
-    parts = [json.dumps(turn.tools, sort_keys=True)] if turn.tools else []
-    for message in turn.messages:
-        parts.append(f"<{message.get('role', '')}>{message.get('content') or ''}")
-    return "".join(parts)
-
-
-def _common_prefix(a: str, b: str) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
 @dataclass
 class AdminRoutes:
     """State and routes; `emu.admin` on the emulator. `add_model`/`remove_model` are the
@@ -115,7 +98,7 @@ class AdminRoutes:
     library: dict[str, _Published] = field(default_factory=dict)
     blobs: dict[str, int] = field(default_factory=dict)  # digest -> bytes on the server
     pull_starts: list[dict[str, int]] = field(default_factory=list)  # blobs at each pull's start
-    _cache: dict[str, str] = field(default_factory=dict)  # model -> prompt text it holds
+    _cached: dict[str, int] = field(default_factory=dict)  # model -> cached tokens, next turn
     _loading: dict[str, int] = field(default_factory=dict)  # model -> loads under way
 
     def routes(self) -> list[Route]:
@@ -142,19 +125,16 @@ class AdminRoutes:
     def on_gpu(self, size: int) -> int:
         return size if self.gpu_memory is None else min(size, self.gpu_memory)
 
-    def shape(self, turn: Turn, plan: Plan, *, cold: bool) -> Plan:
+    def note_cached(self, name: str, tokens: int) -> None:
+        """The emulator found `tokens` of the next prompt in the runner's cache (counted in
+        `prompt_eval_count`, so they are left out of `prompt_eval_duration`)."""
+        self._cached[normalize_name(name)] = tokens
+
+    def shape(self, turn: Turn, plan: Plan) -> Plan:
         """Apply the speeds and the prompt cache to a planned answer."""
-        key = normalize_name(turn.model.name)
-        text = _prompt_text(turn)
-        held = "" if cold else self._cache.get(key, "")
-        if held and text:
-            share = _common_prefix(text, held) / len(text)
-            # The count still includes cached tokens (llama-server's cache_n + prompt_n); only
-            # the evaluation time shrinks. At least one token is always evaluated.
-            cached = round(plan.prompt_eval_count * share)
+        cached = self._cached.pop(normalize_name(turn.model.name), 0)
+        if plan.prompt_eval_count:  # at least one token is always evaluated
             plan.cached_tokens = max(0, min(cached, plan.prompt_eval_count - 1))
-        answer = "".join(str(c.get("content") or "") for c in plan.chunks)
-        self._cache[key] = f"{text}<assistant>{answer}"
         slower = self._offload_factor(turn.model.size + turn.num_ctx * 131_072)
         plan.prompt_ns_per_token = int(1e9 / self.speeds.prompt_tps * slower)
         plan.eval_ns_per_token = int(1e9 / self.speeds.eval_tps * slower)
@@ -166,9 +146,6 @@ class AdminRoutes:
             return 1.0
         on_cpu = (size - self.gpu_memory) / size
         return (1 - on_cpu) + on_cpu * self.cpu_slowdown
-
-    def forget(self, name: str) -> None:
-        self._cache.pop(normalize_name(name), None)
 
     async def pace(self, reply: ChatReply, plan: Plan, name: str) -> ChatReply:
         """In paced mode, wait for the load and the prompt, and space the chunks by token."""
@@ -253,7 +230,6 @@ class AdminRoutes:
             message = compact_json({"error": f"model '{display_name(name)}' not found"})
             return Response(message.encode(), 404, media_type="application/json; charset=utf-8")
         self.remove_model(name)
-        self.forget(name)
         published = self.library.get(normalize_name(name))
         for layer in published.layers if published else ():
             self.blobs.pop(layer.digest, None)

@@ -20,7 +20,7 @@ import time
 from collections import Counter, deque
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +31,7 @@ from starlette.routing import Route
 
 from tests.fakes.ollama_admin import AdminRoutes
 from tests.fakes.ollama_chat import FOREVER, ApiError, ChatReply, Turn, parse_native, parse_openai
+from tests.fakes.ollama_embed import embed_route
 from tests.fakes.ollama_models import (
     FakeModel,
     compact_json,
@@ -54,6 +55,7 @@ from tests.fakes.ollama_stream import (
     openai_aggregate,
     openai_stream,
 )
+from tests.fakes.ollama_tokens import Fitted, cached_prefix
 
 __all__ = ["ChatReply", "FakeModel", "OllamaEmulator", "RecordedRequest", "make_models"]
 
@@ -77,6 +79,7 @@ class _Runner:
     digest: str
     options: tuple[int, int]  # (num_ctx, num_batch)
     expires_at: datetime
+    prompt: list[tuple[str, int]] = field(default_factory=list)  # what its cache holds
 
 
 def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -107,6 +110,7 @@ class OllamaEmulator:
         self.models: dict[str, FakeModel] = {}
         self.requests: list[RecordedRequest] = []
         self.reloads: Counter[str] = Counter()
+        self.prompts: list[Fitted] = []  # each chat prompt as the model read it
         self.show_delay = 0.0
         self.tags_delay = 0.0
         self.default_num_ctx = 4096
@@ -131,6 +135,7 @@ class OllamaEmulator:
                 Route("/api/ps", self._ps, methods=["GET"]),
                 Route("/api/show", self._show, methods=["POST"]),
                 Route("/api/chat", self._chat, methods=["POST"]),
+                embed_route(self),
                 Route("/v1/chat/completions", self._v1_chat, methods=["POST"]),
                 Route("/v1/models", self._v1_models, methods=["GET"]),
                 Route("/v1/models/{model:path}", self._v1_model, methods=["GET"]),
@@ -171,6 +176,11 @@ class OllamaEmulator:
 
     def clear_requests(self) -> None:
         self.requests.clear()
+
+    @property
+    def cut_prompts(self) -> list[Fitted]:
+        """Prompts the server cut to fit (oldest messages dropped or tokens cut), silently."""
+        return [p for p in self.prompts if p.tokens < p.full_tokens]
 
     @property
     def loaded(self) -> dict[str, int]:
@@ -248,6 +258,7 @@ class OllamaEmulator:
         key = normalize_name(turn.model.name)
         runner = self._loaded.get(key)
         wanted = (turn.num_ctx, turn.num_batch)
+        cached = 0
         if runner is None or runner.digest != turn.model.digest:
             load_ns = self.admin.speeds.load_ns
         elif runner.options != wanted:
@@ -255,11 +266,18 @@ class OllamaEmulator:
             load_ns = self.admin.speeds.load_ns
         else:
             load_ns = self.admin.speeds.warm_load_ns
+            cached = cached_prefix(runner.prompt, turn.fitted.blocks)
+        self.prompts.append(turn.fitted)
+        if self._version_key < (0, 30, 0):  # Go runners count only what they evaluate
+            turn.prompt_tokens = max(1, turn.fitted.tokens - cached)
+        self.admin.note_cached(turn.model.name, cached if self._version_key >= (0, 30, 0) else 0)
         keep_alive = self.default_keep_alive if turn.keep_alive is None else turn.keep_alive
         forever = keep_alive == FOREVER
         lifetime = timedelta(days=365 * 290) if forever else timedelta(seconds=keep_alive)
         expires = datetime.now(UTC) + lifetime
-        self._loaded[key] = _Runner(turn.model, turn.model.digest, wanted, expires)
+        self._loaded[key] = _Runner(
+            turn.model, turn.model.digest, wanted, expires, turn.fitted.blocks
+        )
         return load_ns
 
     async def _stall(self) -> None:
@@ -388,7 +406,7 @@ class OllamaEmulator:
     def _plan(self, turn: Turn, reply: ChatReply, started: int) -> Plan:
         load_ns = self._load(turn)
         plan = build_plan(turn, reply, started, load_ns + int(reply.delay_first_byte * 1e9))
-        return self.admin.shape(turn, plan, cold=load_ns != self.admin.speeds.warm_load_ns)
+        return self.admin.shape(turn, plan)
 
     async def _whole(self, request: Request, plan: Plan, value: Any, reply: ChatReply) -> Response:
         """A non-streamed answer, honouring stall (never answer) and cut (half a body)."""

@@ -27,6 +27,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "sessions": ("sessions", "list, show, export and delete stored conversations"),
     "gateway": ("gateway", "OpenAI-compatible HTTP API, metrics and dashboard"),
     "bench": ("bench", "latency baseline of Ollama models: load, first token, tokens/s"),
+    "mcp": ("mcp", "MCP servers whose tools the agent may use: list, probe, tools, add, remove"),
 }
 
 USAGE = "usage: openclaw [--version] [--help] <command> [args]"
