@@ -397,10 +397,18 @@ def _options_for_unlisted(setup: Setup) -> Any:
 
 
 async def _tags_entry(setup: Setup, url: str, name: str) -> dict[str, Any] | None:
+    import aiohttp
+
     from openclaw.catalog.model import normalize_ollama_name
 
-    async with setup.http.get(f"{url}/api/tags") as response:
-        body = await response.json(content_type=None) if response.status == 200 else {}
+    try:
+        timeout = aiohttp.ClientTimeout(total=10, sock_connect=2)
+        async with setup.http.get(f"{url}/api/tags", timeout=timeout) as response:
+            body = await response.json(content_type=None) if response.status == 200 else {}
+    except (aiohttp.ClientError, TimeoutError, OSError, ValueError):
+        return None
+    if not isinstance(body, dict):
+        return None
     wanted = normalize_ollama_name(name)
     for entry in body.get("models") or []:
         if normalize_ollama_name(str(entry.get("model") or entry.get("name"))) == wanted:
