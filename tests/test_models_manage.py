@@ -228,3 +228,35 @@ async def test_odd_progress_lines_are_bounded(unused_tcp_port: int) -> None:
                 async for progress in pull_model(http, url, "x"):
                     seen.append(progress)
     assert seen == [PullProgress("pulling x", "sha256:x", 0, 0)]
+
+
+def test_load_warns_when_the_model_spills_onto_the_cpu(
+    emu: OllamaEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emu.admin.gpu_memory = 4 * 2**30
+    assert main(["models", "load", "llama3.2:3b"]) == 0
+    out = capsys.readouterr()
+    assert "% GPU)" in out.out
+    assert "warning: ollama/llama3.2:3b is " in out.err and "on the CPU" in out.err
+    assert "window in effect is 32768 tokens" in out.err
+
+
+def test_the_waiting_line_outside_a_terminal_is_one_line(
+    emu: OllamaEmulator, isolated_state: object
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.fakes.ollama_admin import Speeds
+
+    emu.admin.speeds = Speeds(load_seconds=1.5, paced=True)
+    env = {**os.environ, "OPENCLAW_STATE_DIR": str(isolated_state)}
+    command = [sys.executable, "-m", "openclaw", "agent", "--no-tools", "--message", "hi",
+               "--model", "ollama/llama3.2:3b"]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines.count("loading ollama/llama3.2:3b into memory... 0 s") == 1
+    assert "(ollama/llama3.2:3b was loaded into memory in 1.5 s)" in lines
+    assert "\r" not in done.stderr and "Hello from the emulator." in done.stdout
