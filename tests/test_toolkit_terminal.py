@@ -21,15 +21,8 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 QWEN = FakeModel("qwen3:8b", ("completion", "tools"), "qwen3", 40960, size=50_000_000)
 
 
-def shell(*argv: str) -> list[str]:
-    """Run openclaw, then show its exit code and keep the pane open to read it."""
-    line = shlex.join([sys.executable, "-m", "openclaw", *argv])
-    return ["sh", "-c", f"trap true INT; {line}; echo EXIT=$?; sleep 60"]
-
-
 def environment(ollama: OllamaEmulator, state: Path) -> dict[str, str]:
     return {
-        **os.environ,
         "OLLAMA_API_KEY": "ollama-local",
         "OLLAMA_HOST": ollama.url,  # type: ignore[attr-defined]
         "OPENCLAW_STATE_DIR": str(state),
@@ -37,12 +30,22 @@ def environment(ollama: OllamaEmulator, state: Path) -> dict[str, str]:
     }
 
 
+def shell(env: dict[str, str], *argv: str) -> list[str]:
+    """Run openclaw, then show its exit code and keep the pane open to read it. The variables
+    are set on the command line: a tmux server that is already running gives new sessions its
+    own environment, not the caller's."""
+    assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    line = shlex.join([sys.executable, "-m", "openclaw", *argv])
+    return ["sh", "-c", f"trap true INT; env {assignments} {line}; echo EXIT=$?; sleep 60"]
+
+
 def test_pull_progress_ctrl_c_and_resume(ollama: OllamaEmulator, isolated_state: Path) -> None:
     layers = ollama.admin.publish(QWEN)
     ollama.admin.pull_rate = 40_000_000  # bytes per second
     ollama.admin.stall_pull_at = 25_000_000
     env = environment(ollama, isolated_state)
-    term = Terminal(f"openclaw-pull-{os.getpid()}", shell("models", "pull", "qwen3:8b"), env)
+    pull = shell(env, "models", "pull", "qwen3:8b")
+    term = Terminal(f"openclaw-pull-{os.getpid()}", pull, {**os.environ, **env})
     try:
         screen = term.wait_for("25.0 MB/50.0 MB")
         line = next(x for x in screen.splitlines() if "25.0 MB/50.0 MB" in x)
@@ -56,7 +59,7 @@ def test_pull_progress_ctrl_c_and_resume(ollama: OllamaEmulator, isolated_state:
         term.close()
     assert ollama.admin.blobs[layers[0].digest] == 25_000_000
     ollama.admin.stall_pull_at = None
-    again = Terminal(f"openclaw-pull2-{os.getpid()}", shell("models", "pull", "qwen3:8b"), env)
+    again = Terminal(f"openclaw-pull2-{os.getpid()}", pull, {**os.environ, **env})
     try:
         screen = again.wait_for("EXIT=0")
         assert ollama.admin.pull_starts[-1][layers[0].digest] == 25_000_000  # resumed
@@ -72,8 +75,8 @@ def test_cold_load_is_shown_while_waiting(ollama: OllamaEmulator, isolated_state
     ollama.admin.speeds = Speeds(load_seconds=2.5, paced=True)
     ollama.queue_chat(ChatReply(text="Loaded and ready."))
     env = environment(ollama, isolated_state)
-    command = shell("agent", "--no-tools", "--model", "ollama/qwen3:8b", "--message", "hi")
-    term = Terminal(f"openclaw-load-{os.getpid()}", command, env)
+    command = shell(env, "agent", "--no-tools", "--model", "ollama/qwen3:8b", "--message", "hi")
+    term = Terminal(f"openclaw-load-{os.getpid()}", command, {**os.environ, **env})
     try:
         screen = term.wait_for("loading ollama/qwen3:8b into memory...")
         assert "Loaded and ready." not in screen
