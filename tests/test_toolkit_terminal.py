@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -51,7 +50,7 @@ def test_pull_progress_ctrl_c_and_resume(ollama: OllamaEmulator, isolated_state:
         line = next(x for x in screen.splitlines() if "25.0 MB/50.0 MB" in x)
         assert f"pulling {layers[0].digest[7:19]}" in line and " 50%" in line
         assert "MB/s" in line and "left" in line and "█" in line
-        subprocess.run(["tmux", "send-keys", "-t", term.name, "C-c"], check=True)
+        term.keys("C-c")
         screen = term.wait_for("EXIT=130")
         assert "pull of qwen3:8b stopped at 50% of layer" in screen
         assert "Run `openclaw models pull qwen3:8b` again to resume." in screen
