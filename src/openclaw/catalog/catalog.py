@@ -31,12 +31,12 @@ from openclaw.catalog.ollama_discovery import (
 from openclaw.catalog.ollama_host import (
     DEFAULT_OLLAMA_URL,
     is_local_url,
-    native_base_url,
     parse_ollama_host,
 )
 from openclaw.config.schema import Config, ModelEntry, Provider
 from openclaw.errors import NotFoundError
 from openclaw.providers.model import Cost, Model
+from openclaw.providers.registry import normalized_base_url
 
 if TYPE_CHECKING:
     import aiohttp
@@ -219,9 +219,7 @@ def _explicit_provider(
     """A `models.providers.<pid>` entry: exactly its models (a built-in cloud provider without a
     `models` list keeps the built-in ones; listed entries override them by id)."""
     api = _default_api(pid, provider, builtins)
-    base = provider.baseUrl or _default_base_url(pid, api, env, builtins)
-    if api == "ollama":
-        base = native_base_url(base)
+    base = normalized_base_url(api, provider.baseUrl or _default_base_url(pid, api, env, builtins))
     builtin = builtins.get(pid)
     env_var = builtin.env_var if builtin else ("OLLAMA_API_KEY" if api == "ollama" else None)
     key = resolve_api_key(pid, config, env, state, env_var=env_var)

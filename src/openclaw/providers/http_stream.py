@@ -142,9 +142,10 @@ async def open_exchange(
                 watch.add_done_callback(lambda _: response.close())
             async with response:
                 if response.status >= 400:
-                    detail = error_detail(await response.text())
+                    body_text = await response.text()
+                    detail = error_detail(body_text)
                     raise StreamFailure(
-                        kind_for_status(response.status, detail),
+                        kind_for_status(response.status, body_text),
                         detail,
                         response.status,
                         parse_retry_after(response.headers.get("Retry-After")),
