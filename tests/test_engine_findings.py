@@ -321,9 +321,9 @@ async def test_every_thinking_block_goes_back_across_a_tool_loop(
         {"type": "thinking", "thinking": "Second thought.", "signature": "sig-2"},
         {"type": "tool_use", "id": "toolu_1", "name": "read", "input": {"path": "a.txt"}},
     ]
+    usage = {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 90}
     answer = {"id": "msg_1", "type": "message", "role": "assistant", "content": blocks,
-              "stop_reason": "tool_use",
-              "usage": {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 90}}  # fmt: skip
+              "stop_reason": "tool_use", "usage": usage}  # fmt: skip
     final = {"id": "msg_2", "type": "message", "role": "assistant",
              "content": [{"type": "text", "text": "Done."}], "stop_reason": "end_turn",
              "usage": {"input_tokens": 5, "output_tokens": 2}}  # fmt: skip
