@@ -9,7 +9,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from tests.real.conftest import LlamaServer, StartLlama
 
 from openclaw.agent.events import AgentDone, AgentEvent, AgentFailed, ToolEnd, TurnStart
 from openclaw.agent.loop import Agent
@@ -19,6 +18,7 @@ from openclaw.agent.tools.read import READ_TOOL
 from openclaw.agent.tools.write import WRITE_TOOL
 from openclaw.providers.events import StreamOptions, ToolResultMessage, UserMessage
 from openclaw.runtime.fallback import Switch
+from tests.real.conftest import LlamaServer, StartLlama
 
 MAX_TURNS = 3
 

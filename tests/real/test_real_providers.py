@@ -13,8 +13,6 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from tests.real.conftest import LlamaServer, StartLlama
-from tests.real.helpers import calls_of, collect, counters, final, notices_of, text_of
 
 from openclaw.providers import openai_completions
 from openclaw.providers.events import (
@@ -27,6 +25,8 @@ from openclaw.providers.events import (
     ToolSpec,
     UserMessage,
 )
+from tests.real.conftest import LlamaServer, StartLlama
+from tests.real.helpers import calls_of, collect, counters, final, notices_of, text_of
 
 APIS = ("openai-completions", "anthropic-messages")
 ASK = Context(messages=(UserMessage("What is the capital of France?"),))
