@@ -373,3 +373,72 @@ async def test_a_trailing_slash_base_url_reaches_the_server(openai_emu: OpenAIEm
     events = await run(local(url), Context(messages=(UserMessage("Hi"),)))
     assert isinstance(events[-1], Done), events[-1]
     assert len(openai_emu.bodies("/v1/chat/completions")) == 1
+
+
+# --- a server that closes its kept-alive connection after each answer ------------------------
+
+
+@pytest.fixture
+def closing_server() -> Iterator[tuple[str, list[int]]]:
+    """A raw HTTP server that advertises keep-alive but closes the connection after every
+    answer, as llama-server does after a streamed one; it counts the connections it accepted."""
+    import asyncio
+    import threading
+
+    accepted: list[int] = []
+    ready = threading.Event()
+    found: dict[str, Any] = {}
+    body = sse(
+        {"choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": "stop"}]},
+        "[DONE]",
+    )
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        await reader.readexactly(length)
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Keep-Alive: timeout=5, max=100\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+    async def serve() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        found["url"] = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        found["loop"], found["stop"] = asyncio.get_running_loop(), asyncio.Event()
+        ready.set()
+        await found["stop"].wait()
+        server.close()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    assert ready.wait(5)
+    yield found["url"], accepted
+    found["loop"].call_soon_threadsafe(found["stop"].set)
+    thread.join(5)
+
+
+async def test_a_connection_closed_after_an_answer_is_not_a_failure(
+    closing_server: tuple[str, list[int]],
+) -> None:
+    url, accepted = closing_server
+    model = local(f"{url}/v1")
+    async with aiohttp.ClientSession() as http:
+        for _ in range(3):
+            events = [
+                e
+                async for e in openai_completions.stream(
+                    model, Context(messages=(UserMessage("Hi"),)), KEY, http
+                )
+            ]
+            assert isinstance(events[-1], Done), events[-1]
+    assert len(accepted) == 3  # each request after the first went out on a fresh connection
