@@ -171,7 +171,10 @@ async def overhead(llama_url: str, gateway_url: str, pairs: int) -> dict[str, An
     import aiohttp
 
     rows = []
-    async with aiohttp.ClientSession() as http:
+    # A fresh connection per request on both paths: llama-server closes its connection after a
+    # streamed answer although it advertises keep-alive, so a pooled one would fail.
+    connector = aiohttp.TCPConnector(force_close=True)
+    async with aiohttp.ClientSession(connector=connector) as http:
         await streamed(http, llama_url, "gemma-3-270m", "Warm up.")
         await streamed(http, gateway_url, "llama/gemma-3-270m", "Warm up.")
         for n in range(pairs):
