@@ -8,18 +8,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from openclaw.agent.loop import DEFAULT_MAX_TURNS, Agent
-from openclaw.agent.tools.base import ExecPolicy, ToolContext
+from openclaw.agent.tools.base import ExecPolicy, ToolContext, WebFetchPolicy
 from openclaw.catalog.catalog import Catalog
 from openclaw.config.schema import Config
 from openclaw.providers.events import ThinkingLevel
+from openclaw.runtime.cooldowns import Cooldowns
 from openclaw.runtime.selection import chain_models, options_factory
+from openclaw.runtime.tokens import Calibration
 
 if TYPE_CHECKING:
     import aiohttp
 
+    from openclaw.agent.mcp import McpToolbox
     from openclaw.agent.sessions import SessionStore
+    from openclaw.runtime.routing import Router
 
-__all__ = ["exec_policy", "make_agent", "workspace_dir"]
+__all__ = ["exec_policy", "make_agent", "mcp_toolbox", "web_fetch_policy", "workspace_dir"]
 
 
 def workspace_dir(config: Config, state: Path, override: str | None = None) -> Path:
@@ -38,6 +42,13 @@ def exec_policy(config: Config) -> ExecPolicy:
     )
 
 
+def web_fetch_policy(config: Config) -> WebFetchPolicy:
+    settings = config.tools.web_fetch if config.tools and config.tools.web_fetch else None
+    if settings is None:
+        return WebFetchPolicy()
+    return WebFetchPolicy(policy=settings.policy or "ask", allow=tuple(settings.allow or ()))
+
+
 def make_agent(
     catalog: Catalog,
     config: Config,
@@ -52,18 +63,29 @@ def make_agent(
     approve: Callable[[str], Awaitable[bool]] | None = None,
     use_tools: bool = True,
     max_turns: int | None = None,
+    router: Router | None = None,
 ) -> Agent:
+    """`router`: the process's pool routing (the gateway's); one is made when the catalog has
+    pools and none is given."""
     from openclaw.agent.tools import builtin_tools
     from openclaw.agent.tools.workspace import ensure_workspace
 
     models = chain_models(catalog, model)
+    if router is None and catalog.pools():
+        from openclaw.runtime.routing import Router
+
+        router = Router(catalog.pools())
+    elif router is not None:
+        router.update(catalog.pools())
     tools = builtin_tools() if use_tools and models[0].tools else []
     context = None
+    toolbox = mcp_toolbox(config, frozenset(t.name for t in tools)) if tools else None
     if tools:
         context = ToolContext(
             workspace=ensure_workspace(workspace_dir(config, state, workspace)),
             http=http,
             exec_policy=exec_policy(config),
+            web_fetch=web_fetch_policy(config),
             approve=approve,
         )
     return Agent(
@@ -75,4 +97,19 @@ def make_agent(
         store=store,
         session_id=session_id,
         max_turns=max_turns or config.agent_defaults.maxTurns or DEFAULT_MAX_TURNS,
+        cooldowns=Cooldowns.load(state),
+        calibration=Calibration.load(state),
+        stay_with_answering_model=model is None and bool(session_id),
+        router=router,
+        toolbox=toolbox,
     )
+
+
+def mcp_toolbox(config: Config, reserved: frozenset[str]) -> McpToolbox | None:
+    """The enabled MCP servers' toolbox, or None when there is none (nothing imported)."""
+    if config.mcp is None or not config.mcp.servers:
+        return None
+    from openclaw.agent.mcp import McpToolbox, enabled_servers
+
+    servers = enabled_servers(config.mcp)
+    return McpToolbox(servers, reserved) if servers else None

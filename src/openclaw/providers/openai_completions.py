@@ -51,6 +51,7 @@ from openclaw.providers.events import (
     ErrorKind,
     Message,
     Notice,
+    Sampling,
     Start,
     StopReason,
     StreamEvent,
@@ -172,6 +173,7 @@ def build_request(
         body["max_completion_tokens" if model.reasoning and not model.local else "max_tokens"] = (
             max_tokens
         )
+    body.update(sampling_json(options.sampling))
     if context.tools and model.tools:
         body["tools"] = [
             {
@@ -405,3 +407,19 @@ async def _exchange(
         if ex.aborted:
             raise StreamFailure("aborted", "")
         yield out.error("stream_incomplete", "the stream ended without data: [DONE]")
+
+
+def sampling_json(sampling: Sampling) -> dict[str, Any]:
+    """The client's extra settings as OpenAI fields (`response_format` for JSON output)."""
+    out: dict[str, Any] = {}
+    for name in ("top_p", "seed", "presence_penalty", "frequency_penalty"):
+        if getattr(sampling, name) is not None:
+            out[name] = getattr(sampling, name)
+    if sampling.stop:
+        out["stop"] = list(sampling.stop)
+    if sampling.output == "json":
+        out["response_format"] = {"type": "json_object"}
+    elif isinstance(sampling.output, dict):
+        schema = {"name": sampling.schema_name, "schema": sampling.output}
+        out["response_format"] = {"type": "json_schema", "json_schema": schema}
+    return out
