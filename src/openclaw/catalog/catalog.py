@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from openclaw.auth import ApiKey, has_profile, resolve_api_key
 from openclaw.catalog.builtin import BuiltinProvider, builtin_providers
 from openclaw.catalog.model import ModelRef
+from openclaw.catalog.ollama_admin import with_keep_alive
 from openclaw.catalog.ollama_discovery import (
     DEFAULT_CONTEXT_WINDOW,
     DiscoveryResult,
@@ -37,7 +38,6 @@ from openclaw.catalog.ollama_discovery import (
 from openclaw.catalog.ollama_host import (
     DEFAULT_OLLAMA_URL,
     is_local_url,
-    native_base_url,
     parse_ollama_host,
 )
 from openclaw.catalog.overrides import (
@@ -51,6 +51,7 @@ from openclaw.catalog.pools import Pool, discover_pool, pool_hosts
 from openclaw.config.schema import API_NAMES, Config, ModelEntry, Provider
 from openclaw.errors import NotFoundError
 from openclaw.providers.model import Cost, Model
+from openclaw.providers.registry import normalized_base_url
 
 if TYPE_CHECKING:
     import aiohttp
@@ -278,7 +279,7 @@ def _configured_discovery(
     pid: str, provider: Provider, config: Config, env: Mapping[str, str], state: Path
 ) -> ProviderStatus:
     """Discovery on the host of an Ollama entry without `models` (`origin` "configured")."""
-    url = native_base_url(provider.baseUrl) if provider.baseUrl else _ollama_url(env)
+    url = normalized_base_url("ollama", provider.baseUrl) if provider.baseUrl else _ollama_url(env)
     key = resolve_api_key(pid, config, env, state, env_var="OLLAMA_API_KEY")
     return ProviderStatus(pid, "ollama", url, "configured", key, True, is_local_url(url))
 
@@ -296,8 +297,7 @@ def _explicit_provider(
     api = _default_api(pid, provider, builtins)
     hosts = pool_hosts(provider) if api == "ollama" else ()
     base = hosts[0].url if hosts else provider.baseUrl or _default_base_url(pid, api, env, builtins)
-    if api == "ollama":
-        base = native_base_url(base)
+    base = normalized_base_url(api, base)
     builtin = builtins.get(pid)
     env_var = builtin.env_var if builtin else ("OLLAMA_API_KEY" if api == "ollama" else None)
     key = resolve_api_key(pid, config, env, state, env_var=env_var)
@@ -396,7 +396,12 @@ async def build_catalog(
     everything = [*discovered, *models, *chat_only]
     selection = config.agent_defaults.model
     return Catalog(
-        models=tuple(with_per_model_settings(discovered + models, config, apis)),
+        models=tuple(
+            with_keep_alive(
+                with_per_model_settings(discovered + models, config, apis),
+                config.agent_defaults.keepAlive,
+            )
+        ),
         providers=statuses,
         primary_ref=selection.primary if selection else None,
         fallback_refs=tuple(selection.fallbacks or ()) if selection else (),

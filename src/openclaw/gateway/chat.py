@@ -79,6 +79,7 @@ class Failed:
     kind: str  # a provider ErrorKind, or "max_turns"
     message: str
     attempts: tuple[Attempt, ...]
+    did_work: bool = False  # tools ran: a client must not send the same request again blindly
 
 
 ChatEvent = (
@@ -134,14 +135,17 @@ class ChatRun:
         model = self.model.key
         final: Answered | Failed | None = None
         metrics.stream_started()
+        waiting = metrics.waiting.start(model)  # the dashboard's "loading MODEL..." line
         try:
             async for event in self._source:
                 match event:
                     case TextDelta() | ThinkingDelta() | ToolCallEvent() if first is None:
                         first = time.perf_counter() - self._started
+                        metrics.waiting.end(waiting)
                     case Switch(failed=failed, next=following):
                         metrics.fallbacks.labels(failed, following).inc()
                         model = following
+                        metrics.waiting.switch(waiting, model)
                     case Answered(message=message):
                         final = event
                         model = message.model or model
@@ -149,6 +153,7 @@ class ChatRun:
                         final = event
                 yield event
         finally:
+            metrics.waiting.end(waiting)
             metrics.stream_ended()
             self.ttft, self.answered_by = first, model
             self._record(model, first, final)
@@ -375,6 +380,7 @@ async def _agent_events(run: AsyncIterator[AgentEvent]) -> AsyncIterator[ChatEve
     turns: list[AssistantMessage] = []
     shown = False
     new_turn = False
+    worked = False
     async for event in run:
         match event:
             case TurnStart():
@@ -400,8 +406,11 @@ async def _agent_events(run: AsyncIterator[AgentEvent]) -> AsyncIterator[ChatEve
                 yield Answered(answer, attempts)
             case AgentFailed(error=error, reason=reason, attempts=attempts):
                 kind = error.kind if error is not None else "max_turns"
-                yield Failed(kind, _explain(reason, attempts), attempts)
-            case ThinkingDelta() | Notice() | Switch() | Retry() | ToolStart() | ToolEnd():
+                yield Failed(kind, _explain(reason, attempts), attempts, worked)
+            case ToolEnd():
+                worked = True
+                yield event
+            case ThinkingDelta() | Notice() | Switch() | Retry() | ToolStart():
                 yield event
 
 

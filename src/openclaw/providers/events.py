@@ -64,14 +64,26 @@ class ToolCall:
     id: str
     name: str
     arguments: dict[str, Any]
+    # The arguments exactly as the server sent them (a JSON string), sent back verbatim so a
+    # server that renders them as received keeps its prompt cache; "" when not known.
+    raw_arguments: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Usage:
+    """Tokens of one answer. `input` is the whole prompt; `cache_read` the part of it the
+    server served from its prompt cache (and `cache_write` the part it stored), so
+    `input - cache_read` is what the server had to process."""
+
     input: int = 0
     output: int = 0
     cache_read: int = 0
     cache_write: int = 0
+    # The server's own timings of this request, in nanoseconds (native Ollama); 0: not reported.
+    # Not part of equality: two usages that counted the same tokens are the same usage.
+    load_ns: int = field(default=0, compare=False)
+    prompt_eval_ns: int = field(default=0, compare=False)
+    eval_ns: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
