@@ -169,27 +169,6 @@ async def test_prefilled_reasoning_is_not_kept_as_the_answer(raw: tuple[RawServe
     assert (done.message.thinking, done.message.content) == ("plan it", "Hello")
 
 
-async def test_prefilled_reasoning_never_streams_as_answer_text() -> None:
-    """An Ollama 0.8 (it ignores `think`) serving a model whose template ends with `<think>`:
-    the stream starts inside the reasoning, and `</think>` comes split across chunks."""
-    emu = OllamaEmulator(version="0.8.0")
-    emu.add_model(FakeModel("r1:8b", ("completion", "thinking")))
-    pieces = ["Let me ", "plan it.", "</th", "ink>", "\n\nHello", " there"]
-    emu.queue_chat(ChatReply(text_chunks=pieces))
-    with serve_in_thread(emu.app) as url:
-        model = Model("ollama", "r1:8b", "ollama", url, local=True, reasoning=True)
-        events = await collect(model, StreamOptions())
-    (body,) = emu.bodies("/api/chat")
-    assert body["think"] is True  # sent, and ignored by this server
-    texts = [e.text for e in events if isinstance(e, TextDelta)]
-    thinking = "".join(e.text for e in events if isinstance(e, ThinkingDelta))
-    assert "".join(texts) == "Hello there" and len(texts) == 2  # still streamed once answering
-    assert thinking == "Let me plan it."
-    done = events[-1]
-    assert isinstance(done, Done)
-    assert (done.message.thinking, done.message.content) == ("Let me plan it.", "Hello there")
-
-
 async def test_a_reasoning_model_that_answers_without_tags_loses_no_text() -> None:
     emu = OllamaEmulator(version="0.8.0")
     emu.add_model(FakeModel("r1:8b", ("completion", "thinking")))
@@ -201,7 +180,15 @@ async def test_a_reasoning_model_that_answers_without_tags_loses_no_text() -> No
     assert not [e for e in events if isinstance(e, ThinkingDelta)]
 
 
-def test_think_tags_release_held_content_when_the_server_separates_reasoning() -> None:
+def test_think_tags_hold_possible_prefilled_reasoning() -> None:
+    prefilled = ThinkTags(prefill_possible=True)
+    assert prefilled.feed("Let me ") == ("", "")  # might be pre-filled reasoning
+    assert prefilled.feed("plan it.</th") == ("", "")
+    assert prefilled.feed("ink>\n") == ("Let me plan it.", "")
+    assert prefilled.feed("\nHello") == ("", "Hello")
+    answer = ThinkTags(prefill_possible=True)
+    assert answer.feed("Just the answer.") == ("", "")
+    assert answer.flush() == ("", "Just the answer.")  # no tag came: it was the answer
     tags = ThinkTags(prefill_possible=True)
     assert tags.feed("Hel") == ("", "")  # might be pre-filled reasoning
     assert tags.thinking_seen() == "Hel"  # the server separates it: that was content

@@ -319,9 +319,7 @@ async def stream(
             # it may be a tool call written as text.
             holding = bool(tool_names)
             decided = False
-            # A reasoning model whose server may not separate its reasoning: the template may
-            # pre-fill `<think>`, so the stream would start inside the reasoning.
-            tags = ThinkTags(prefill_possible=body.get("think") not in (None, False))
+            tags = ThinkTags()
             buffer = b""
             async for data in ex.chunks():
                 lines = (buffer + data).split(b"\n")

@@ -5,9 +5,12 @@ thinking support. The tags may be split across chunks (`"<thi"`, `"nk>"`): only 
 the start of a tag is held back.
 
 A template that pre-fills the opening tag (the prompt ends with `<think>`) makes the stream start
-inside the reasoning and show only `</think>`. For a model expected to reason (`prefill_possible`)
-content that does not open with the tag is therefore held until `</think>` shows it was reasoning;
-a stream that ends without the tag was an answer after all, and is released as content then.
+inside the reasoning and show only `</think>`. With `prefill_possible` (for a caller that knows
+the server leaves a reasoning model's reasoning in `content`), content that does not open with
+the tag is held until `</think>` shows it was reasoning; a stream that ends without the tag was an
+answer after all, and is released as content then. The Ollama provider does not know that yet (a
+server that separates reasoning looks the same until it sends `thinking`), so it corrects the
+assembled message at the end instead (see `ollama.py`).
 """
 
 from __future__ import annotations
