@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from openclaw.auth import ApiKey, has_profile, resolve_api_key
 from openclaw.catalog.builtin import BuiltinProvider, builtin_providers
 from openclaw.catalog.model import ModelRef
+from openclaw.catalog.ollama_admin import with_keep_alive
 from openclaw.catalog.ollama_discovery import (
     DEFAULT_CONTEXT_WINDOW,
     DiscoveryResult,
@@ -301,8 +302,8 @@ def _explicit_provider(
     builtin = builtins.get(pid)
     env_var = builtin.env_var if builtin else ("OLLAMA_API_KEY" if api == "ollama" else None)
     key = resolve_api_key(pid, config, env, state, env_var=env_var)
-    local = api == "ollama" or is_local_url(base)
-    available = local or key is not None
+    local = is_local_url(base)  # from the URL: a remote or proxied Ollama is not local
+    available = api == "ollama" or local or key is not None
     note = "" if available else f"no API key (set {env_var or 'apiKey in the provider entry'})"
     if api not in API_NAMES:  # an adapter of the original's format that is not spoken here
         available = False
@@ -396,7 +397,12 @@ async def build_catalog(
     everything = [*discovered, *models, *chat_only]
     selection = config.agent_defaults.model
     return Catalog(
-        models=tuple(with_per_model_settings(discovered + models, config, apis)),
+        models=tuple(
+            with_keep_alive(
+                with_per_model_settings(discovered + models, config, apis),
+                config.agent_defaults.keepAlive,
+            )
+        ),
         providers=statuses,
         primary_ref=selection.primary if selection else None,
         fallback_refs=tuple(selection.fallbacks or ()) if selection else (),
