@@ -339,30 +339,20 @@ async def test_malformed_or_too_deep_json_is_a_400(
 # --- a pattern that never ends ------------------------------------------------------------------
 
 
-def _parent(pid: int) -> int:
-    with open(f"/proc/{pid}/stat", "rb") as file:
-        return int(file.read().rsplit(b")", 1)[1].split()[1])
-
-
-def _ours(pid: int) -> bool:
-    """Whether `pid` descends from this test process (other test runs may share the machine)."""
-    while pid > 1:
-        if pid == os.getpid():
-            return True
-        pid = _parent(pid)
-    return False
-
-
 def _grep_workers() -> list[int]:
+    """grep workers started by this process (the gateway runs in a thread of it)."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as file:
-                    if b"grep_worker.py" in file.read() and _ours(int(entry)):
-                        found.append(int(entry))
+                    cmdline = file.read()
+                with open(f"/proc/{entry}/stat") as file:
+                    ppid = int(file.read().rsplit(")", 1)[1].split()[1])
             except OSError:
                 continue
+            if b"grep_worker.py" in cmdline and ppid == os.getpid():
+                found.append(int(entry))
     return found
 
 
