@@ -17,7 +17,7 @@ from openclaw.runtime.selection import chain_models, options_factory
 if TYPE_CHECKING:
     import aiohttp
 
-    from openclaw.agent.sessions import SessionStore
+    from openclaw.agent.store import Store
     from openclaw.runtime.routing import Router
 
 __all__ = ["exec_policy", "make_agent", "workspace_dir"]
@@ -48,7 +48,7 @@ def make_agent(
     model: str | None = None,
     thinking: ThinkingLevel | None = None,
     workspace: str | None = None,
-    store: SessionStore | None = None,
+    store: Store | None = None,
     session_id: str = "",
     approve: Callable[[str], Awaitable[bool]] | None = None,
     use_tools: bool = True,
