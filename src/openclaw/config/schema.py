@@ -116,8 +116,6 @@ class PoolHost(_Strict):
 
 class Provider(_Strict):
     baseUrl: str | None = None
-    baseUrls: list[str] | None = Field(default=None, min_length=1)
-    hosts: list[PoolHost] | None = Field(default=None, min_length=1)
     apiKey: str | None = None
     api: Api | None = None
     headers: dict[str, str] | None = None
@@ -127,6 +125,9 @@ class Provider(_Strict):
     )
     batchSize: int | None = Field(default=None, gt=0)
     models: list[ModelEntry] | None = None
+    # a pool: several Ollama hosts serving this provider (see catalog/pools.py)
+    baseUrls: list[str] | None = Field(default=None, min_length=1)
+    hosts: list[PoolHost] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _one_kind_of_pool(self) -> Provider:
