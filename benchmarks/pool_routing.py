@@ -100,7 +100,9 @@ class PromptCacheHost:
             await self._evaluate(request["messages"])
 
             async def decoding(message: Any) -> None:
-                if message["type"] == "http.response.body" and not message.get("more_body"):
+                if message["type"] == "http.response.body" and b'"done":true' in message.get(
+                    "body", b""
+                ):
                     await asyncio.sleep(self.decode)  # the answer takes this long to finish
                 await send(message)
 
@@ -241,8 +243,10 @@ async def throughput(args: argparse.Namespace, state: Path, hosts: int) -> dict[
             elapsed = time.perf_counter() - started
     turns = args.sessions * args.turns
     later = [e for e in log[args.sessions :]]
+    spread = [sum(1 for e in log if e.host == address) for address in ADDRESSES[:hosts]]
     return {
         "hosts": hosts,
+        "turns_per_host": spread,
         "seconds": elapsed,
         "turns_per_s": turns / elapsed,
         "new_tokens_per_later_turn": sum(e.new for e in later) / max(1, len(later)),
@@ -350,10 +354,19 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     base = scaling[0]["turns_per_s"]
     print(f"\n{args.sessions} concurrent sessions x {args.turns} turns")
     print_table(
-        ["hosts", "seconds", "turns/s", "speed-up", "new tokens/turn", "prompt tokens/turn"],
+        [
+            "hosts",
+            "turns per host",
+            "seconds",
+            "turns/s",
+            "speed-up",
+            "new tokens/turn",
+            "prompt tokens/turn",
+        ],
         [
             [
                 s["hosts"],
+                "/".join(str(n) for n in s["turns_per_host"]),
                 f"{s['seconds']:.2f}",
                 f"{s['turns_per_s']:.1f}",
                 f"{s['turns_per_s'] / base:.2f}x",
