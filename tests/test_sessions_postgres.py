@@ -10,7 +10,10 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -217,3 +220,97 @@ def test_migrate_refuses_a_target_that_is_not_postgres(
     assert main(["sessions", "migrate", "--to", "/tmp/other.sqlite"]) != 0
     err = capsys.readouterr().err
     assert "--to takes a postgresql:// URL, not `/tmp/other.sqlite`" in err
+
+
+def start_gateway_process(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "openclaw", "gateway", "run", "--port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line.startswith("listening on http://127.0.0.1:"), line
+    return process, line.split()[-1]
+
+
+def agent_request(url: str, text: str, stream: bool = False) -> Any:
+    body = {"model": "openclaw", "stream": stream, "messages": [{"role": "user", "content": text}]}
+    request = urllib.request.Request(
+        f"{url}/v1/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    return urllib.request.urlopen(request, timeout=60)
+
+
+def test_two_gateway_replicas_share_the_store_and_a_killed_one_loses_nothing(
+    postgres_url: str, ollama: OllamaEmulator, isolated_state: Path
+) -> None:
+    ollama.add_model(FakeModel("qwen3:8b", ("completion", "tools"), "qwen3", 40960))
+    isolated_state.mkdir(parents=True, exist_ok=True)
+    config = {
+        "sessions": {"store": postgres_url},
+        "agents": {"defaults": {"model": {"primary": "ollama/qwen3:8b"}}},
+    }
+    (isolated_state / "openclaw.json").write_text(json.dumps(config))
+    env = {
+        **os.environ,
+        "OLLAMA_API_KEY": "ollama-local",
+        "OLLAMA_HOST": ollama.url,  # type: ignore[attr-defined]
+        "OPENCLAW_STATE_DIR": str(isolated_state),
+    }
+    replicas = [start_gateway_process(env) for _ in range(2)]
+    try:
+        (_, first), (_, second) = replicas
+        asks = [(url, f"{name} question {n}") for n in range(6) for url, name in
+                ((first, "east"), (second, "west"))]  # fmt: skip
+
+        def ask(url: str, text: str) -> str:
+            with agent_request(url, text) as response:
+                return str(json.load(response)["choices"][0]["message"]["content"])
+
+        with ThreadPoolExecutor(len(asks)) as pool:
+            answers = list(pool.map(lambda a: ask(*a), asks))
+        assert answers == ["Hello from the emulator."] * len(asks)
+        with PostgresStore(postgres_url) as store:
+            sessions = store.list(limit=100)
+            assert sorted(s.title for s in sessions) == sorted(f"[gateway] {t}" for _, t in asks)
+            for info in sessions:
+                rows = store.transcript(info.id)
+                assert [(r.message.content, r.complete) for r in rows] == [
+                    (info.title.removeprefix("[gateway] "), True),
+                    ("Hello from the emulator.", True),
+                ]
+
+        # kill -9 one replica while it streams an answer; the other keeps serving
+        words = [f"w{n} " for n in range(40)]
+        ollama.queue_chat(ChatReply(text_chunks=words, chunk_delay=0.02, stall_after_chunks=40))
+        victim, _ = replicas[0]
+        response = agent_request(first, "a long story please", stream=True)
+        assert response.readline().startswith(b"data: ")
+        with PostgresStore(postgres_url) as store:
+            (info,) = [s for s in store.list(limit=100) if "long story" in s.title]
+            deadline = time.monotonic() + 20
+            while not store.transcript(info.id)[-1].message.content:
+                assert time.monotonic() < deadline, "the partial answer was never saved"
+                threading.Event().wait(0.02)
+        victim.send_signal(signal.SIGKILL)
+        assert victim.wait(timeout=10) == -signal.SIGKILL
+        response.close()
+        ollama.release_stalls()
+        assert ask(second, "still there?") == "Hello from the emulator."
+        with PostgresStore(postgres_url) as store:
+            rows = store.transcript(info.id)
+            assert [(r.message.content, r.complete) for r in rows[:1]] == [
+                ("a long story please", True)
+            ]
+            assert not rows[-1].complete and "".join(words).startswith(rows[-1].message.content)
+            assert store.context_messages(info.id) == [UserMessage("a long story please")]
+    finally:
+        for process, _ in replicas:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=20)

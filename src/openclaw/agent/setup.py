@@ -12,15 +12,18 @@ from openclaw.agent.tools.base import ExecPolicy, ToolContext
 from openclaw.catalog.catalog import Catalog
 from openclaw.config.schema import Config
 from openclaw.providers.events import ThinkingLevel
+from openclaw.runtime.cooldowns import Cooldowns
 from openclaw.runtime.selection import chain_models, options_factory
+from openclaw.runtime.tokens import Calibration
 
 if TYPE_CHECKING:
     import aiohttp
 
+    from openclaw.agent.mcp import McpToolbox
     from openclaw.agent.store import Store
     from openclaw.runtime.routing import Router
 
-__all__ = ["exec_policy", "make_agent", "workspace_dir"]
+__all__ = ["exec_policy", "make_agent", "mcp_toolbox", "workspace_dir"]
 
 
 def workspace_dir(config: Config, state: Path, override: str | None = None) -> Path:
@@ -69,6 +72,7 @@ def make_agent(
         router.update(catalog.pools())
     tools = builtin_tools() if use_tools and models[0].tools else []
     context = None
+    toolbox = mcp_toolbox(config, frozenset(t.name for t in tools)) if tools else None
     if tools:
         context = ToolContext(
             workspace=ensure_workspace(workspace_dir(config, state, workspace)),
@@ -85,5 +89,19 @@ def make_agent(
         store=store,
         session_id=session_id,
         max_turns=max_turns or config.agent_defaults.maxTurns or DEFAULT_MAX_TURNS,
+        cooldowns=Cooldowns.load(state),
+        calibration=Calibration.load(state),
+        stay_with_answering_model=model is None and bool(session_id),
         router=router,
+        toolbox=toolbox,
     )
+
+
+def mcp_toolbox(config: Config, reserved: frozenset[str]) -> McpToolbox | None:
+    """The enabled MCP servers' toolbox, or None when there is none (nothing imported)."""
+    if config.mcp is None or not config.mcp.servers:
+        return None
+    from openclaw.agent.mcp import McpToolbox, enabled_servers
+
+    servers = enabled_servers(config.mcp)
+    return McpToolbox(servers, reserved) if servers else None

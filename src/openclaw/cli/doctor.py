@@ -26,7 +26,14 @@ def main(argv: list[str]) -> int:
     from openclaw.runtime.diagnose import Finding, diagnose
 
     async def action(setup: Setup) -> list[Finding]:
-        return await diagnose(setup.catalog, setup.http)
+        findings = await diagnose(setup.catalog, setup.http)
+        mcp = setup.loaded.config.mcp
+        if mcp is not None and mcp.servers:  # only then is the MCP SDK imported
+            from openclaw.agent.mcp import configured_servers
+            from openclaw.agent.mcp.probe import server_findings
+
+            findings += await server_findings(configured_servers(mcp))
+        return findings
 
     try:
         findings = run_async(with_catalog(action))

@@ -12,6 +12,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from openclaw.config.mcp_schema import McpConfig
+
 __all__ = [
     "API_NAMES",
     "PASSTHROUGH_SECTIONS",
@@ -205,6 +207,7 @@ class Config(BaseModel):
     tools: Tools | None = None
     gateway: Gateway | None = None
     sessions: Sessions | None = None
+    mcp: McpConfig | None = None
     meta: Any = None
     env: Any = None
     wizard: Any = None

@@ -278,7 +278,9 @@ async def run_gateway(
 ) -> None:
     """Check the bind address, listen, build the catalog, serve until stopped."""
     from openclaw.catalog.catalog import build_catalog
+    from openclaw.gateway.reload import operations
     from openclaw.http import open_http
+    from openclaw.paths import config_path
     from openclaw.runtime.routing import Router
 
     check_bind(settings.host, settings.token)
@@ -301,7 +303,8 @@ async def run_gateway(
             url = _url(sock)
             _load_what_answers_need()
             try:
-                await server.serve(sock, lambda: on_started(server, url))
+                async with operations(app.state.gateway, config_path(env)):
+                    await server.serve(sock, lambda: on_started(server, url))
             finally:
                 await router.close()
                 await source.close()

@@ -237,7 +237,8 @@ class Router:
                             continue
                         if not answered:
                             answered = True
-                            self._answered(host, model, key)
+                            if not isinstance(event, Error):  # e.g. auth: not a served turn
+                                self._answered(host, model, key)
                             for waiting in held:
                                 yield waiting
                         if isinstance(event, Error) and event.kind in _HOST_FAULTS:

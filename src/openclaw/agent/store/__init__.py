@@ -19,7 +19,14 @@ if TYPE_CHECKING:
     from openclaw.agent.sessions import SessionInfo, StoredMessage
     from openclaw.config.schema import Config
 
-__all__ = ["POSTGRES_SCHEMES", "Store", "is_postgres_url", "open_store", "redact_url"]
+__all__ = [
+    "POSTGRES_SCHEMES",
+    "Store",
+    "is_postgres_url",
+    "open_store",
+    "redact_url",
+    "store_errors",
+]
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -60,6 +67,18 @@ class Store(Protocol):
     def list(self, limit: int = 50) -> builtins.list[SessionInfo]: ...
     def export_json(self, session_id: str) -> dict[str, Any]: ...
     def export_markdown(self, session_id: str) -> str: ...
+
+
+def store_errors() -> tuple[type[Exception], ...]:
+    """The database errors a store may raise: SQLite's, and the driver's once it is loaded."""
+    import sqlite3
+    import sys
+
+    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+    driver = sys.modules.get("psycopg")
+    if driver is not None:
+        errors += (driver.Error,)
+    return errors
 
 
 def is_postgres_url(value: str) -> bool:

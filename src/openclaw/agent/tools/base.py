@@ -61,9 +61,13 @@ class Tool:
     arguments: type[BaseModel]
     run: Callable[[Any, ToolContext], Awaitable[str]]  # (validated arguments, context) -> text
     read_only: bool = False  # read-only calls in one turn may run concurrently
+    # The JSON schema the model sees when it is not the arguments model's (an MCP server's own)
+    schema: dict[str, Any] | None = None
 
     @property
     def spec(self) -> ToolSpec:
+        if self.schema is not None:
+            return ToolSpec(self.name, self.description, self.schema)
         return tool_spec(self.name, self.description, self.arguments)
 
 
