@@ -406,3 +406,27 @@ def test_models_list_shows_which_hosts_have_each_model(
     assert "lab/gemma3:4b" not in rows  # its only host is down
     (warning,) = json.loads(captured.out)["warnings"]
     assert warning.startswith(f"lab: Ollama is not reachable at {hosts[2].url}")
+
+
+async def test_a_plain_list_of_base_urls_is_a_pool_of_equal_hosts(
+    hosts: list[Host], tmp_path: Path
+) -> None:
+    urls = [hosts[0].url + "/v1", hosts[1].url + "/"]  # written for the OpenAI API, or with a "/"
+    config = Config.model_validate(
+        {"models": {"providers": {"lab": {"api": "ollama", "baseUrls": urls}}}}
+    )
+    catalog = await catalog_of(config, tmp_path)
+    pool = catalog.pools()["lab"]
+    assert [(h.url, h.weight, h.priority) for h in pool.hosts] == [
+        (hosts[0].url, 1.0, 0),
+        (hosts[1].url, 1.0, 0),
+    ]
+    assert catalog.providers["lab"].base_url == hosts[0].url
+    assert sorted(m.id for m in catalog.models if m.provider == "lab") == [
+        "llama3.2:latest",
+        "qwen3:8b",
+    ]
+    router = Router(catalog.pools())
+    events = await ask(router, catalog.resolve("lab/llama3.2:latest"), turn("hi"))
+    assert isinstance(events[-1], Done)
+    assert [b["model"] for b in hosts[0].chats()] == ["llama3.2:latest"]
