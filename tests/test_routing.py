@@ -358,6 +358,9 @@ async def test_the_gateway_routes_through_the_pool_and_shows_each_host(
     assert hosts[0].chats() == hosts[1].chats() == []
     for label in labels:
         assert f'openclaw_ollama_up{{provider="lab@{label}"}} 1.0' in metrics
+    assert f'openclaw_pool_host_answers_total{{host="{labels[2]}",provider="lab"}} 2.0' in metrics
+    assert f'openclaw_pool_host_in_flight{{host="{labels[0]}",provider="lab"}} 0.0' in metrics
+    assert f'openclaw_pool_host_up{{host="{labels[1]}",provider="lab"}} 1.0' in metrics
 
 
 def test_health_and_doctor_show_each_host(
