@@ -145,7 +145,8 @@ def test_numbers_and_booleans_are_strict(tmp_path: Path) -> None:
 def test_a_section_of_the_wrong_shape(tmp_path: Path) -> None:
     text = '{\n  models: { providers: { ollama: "http://h" } },\n  agents: [],\n}'
     assert problems(tmp_path, text) == [
-        'openclaw.json:2 models.providers.ollama: expected an object { ... }, got "http://h"',
+        "openclaw.json:2 models.providers.ollama: expected an object { ... }, got a string"
+        " (not shown, in case it is a key written one level too high)",
         "openclaw.json:3 agents: expected an object { ... }, got a list",
     ]
 

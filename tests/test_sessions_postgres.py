@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import sqlite3
 import subprocess
@@ -236,12 +237,15 @@ def start_gateway_process(env: dict[str, str]) -> tuple[subprocess.Popen[str], s
     return process, line.split()[-1]
 
 
+GATEWAY_TOKEN = secrets.token_hex(32)
+
+
 def agent_request(url: str, text: str, stream: bool = False) -> Any:
     body = {"model": "openclaw", "stream": stream, "messages": [{"role": "user", "content": text}]}
     request = urllib.request.Request(
         f"{url}/v1/chat/completions",
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {GATEWAY_TOKEN}"},
     )
     return urllib.request.urlopen(request, timeout=60)
 
@@ -253,6 +257,7 @@ def test_two_gateway_replicas_share_the_store_and_a_killed_one_loses_nothing(
     isolated_state.mkdir(parents=True, exist_ok=True)
     config = {
         "sessions": {"store": postgres_url},
+        "gateway": {"auth": {"token": GATEWAY_TOKEN}},
         "agents": {"defaults": {"model": {"primary": "ollama/qwen3:8b"}}},
     }
     (isolated_state / "openclaw.json").write_text(json.dumps(config))

@@ -157,7 +157,10 @@ def _redacted(value: Any, *, secret: bool) -> Any:
         return {k: _redacted(v, secret=secret or _is_secret(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [_redacted(v, secret=secret) for v in value]
-    if not secret or value is None or isinstance(value, bool):
+    from openclaw.redaction import looks_like_secret
+
+    shaped = isinstance(value, str) and looks_like_secret(value)  # a key under any name
+    if not (secret or shaped) or value is None or isinstance(value, bool):
         return value
     text = value if isinstance(value, str) else str(value)
     if _ENV_REFERENCE.fullmatch(text):

@@ -31,6 +31,7 @@ __all__ = [
     "Provider",
     "Sessions",
     "Tools",
+    "WebFetchTool",
 ]
 
 Api = Literal["ollama", "openai-completions", "anthropic-messages"]
@@ -183,11 +184,20 @@ class ExecTool(_Strict):
     timeoutSeconds: float | None = Field(default=None, gt=0)
 
 
+class WebFetchTool(_Strict):
+    policy: Literal["ask", "allow", "deny"] | None = None
+    allow: list[str] | None = Field(
+        default=None, description="internal hosts or networks (CIDR) web_fetch may reach"
+    )
+
+
 class Tools(_Strict):
     exec: ExecTool | None = None
+    web_fetch: WebFetchTool | None = None
 
 
 class GatewayAuth(_Strict):
+    mode: Literal["token", "none"] | None = None
     token: str | None = None
 
 
@@ -195,6 +205,9 @@ class Gateway(_Strict):
     port: int | None = Field(default=None, gt=0, lt=65536)
     bind: str | None = None
     auth: GatewayAuth | None = None
+    allowedHosts: list[str] | None = None
+    allowedOrigins: list[str] | None = None
+    maxConcurrentRequests: int | None = Field(default=None, gt=0)
 
 
 class Config(BaseModel):

@@ -1,6 +1,9 @@
 """Serving the gateway with uvicorn, and stopping it gracefully.
 
 Before anything listens, the bind address is checked: beyond loopback a token is required.
+The token is the user's (`gateway.auth.token`, `--token`) or, by default, the one generated on
+first run in the state directory; `gateway.auth.mode: "none"` turns it off, on loopback only.
+Request headers must arrive within `header_timeout` seconds and bodies within `body_timeout`.
 On SIGINT or SIGTERM (or `GatewayServer.stop()`), the listening socket closes, answers in
 progress get `grace` seconds to finish, then each one still running ends with a clean
 `shutting_down` error (an error event and `[DONE]` when streaming): no body is cut half-way.
@@ -27,7 +30,10 @@ from openclaw.errors import UserError
 from openclaw.gateway import DEFAULT_BIND, DEFAULT_PORT
 from openclaw.gateway.app import MAX_BODY_BYTES, create_app
 from openclaw.gateway.chat_response import ABORT_GRACE
+from openclaw.gateway.deadlines import with_header_deadline
+from openclaw.gateway.guard import AccessPolicy
 from openclaw.gateway.state import CATALOG_TTL, Gateway, Runtime, Shutdown, catalog_source
+from openclaw.gateway.token import check_token, stored_token
 
 __all__ = [
     "DEFAULT_BIND",
@@ -44,6 +50,10 @@ __all__ = [
 
 DEFAULT_GRACE = 10.0  # seconds answers in progress get to finish on shutdown
 UPSTREAM_CONNECTIONS = 1000  # open model requests at once (the shared HTTP client's pool)
+HEADER_TIMEOUT = 10.0  # seconds a client has to send a request's headers
+BODY_TIMEOUT = 30.0  # and its body
+MAX_REQUESTS = 1024  # requests served at once (gateway.maxConcurrentRequests)
+MAX_CONNECTIONS = 4096  # open connections; past this uvicorn answers 503 at once
 # `gateway.bind` values of the original config format, and plain words.
 BIND_ALIASES = {
     "loopback": "127.0.0.1",
@@ -72,7 +82,8 @@ def check_bind(host: str, token: str | None) -> None:
         return
     raise UserError(
         f"refusing to listen on {host} without an auth token: anyone who can reach this machine"
-        " could use your models and run tools on it. Set a token with"
+        ' could use your models and run tools on it. Remove gateway.auth.mode "none" to use'
+        " the generated token, set one with"
         ' `openclaw config set gateway.auth.token "$(openssl rand -hex 32)"` (or pass --token),'
         " or listen on loopback only with --bind 127.0.0.1"
     )
@@ -146,6 +157,7 @@ class GatewayServer:
         gateway: Gateway,
         grace: float = DEFAULT_GRACE,
         notify: Callable[[str], None] = lambda _: None,
+        header_timeout: float = HEADER_TIMEOUT,
     ) -> None:
         self.gateway = gateway
         self.grace = grace
@@ -158,6 +170,8 @@ class GatewayServer:
             log_level="warning",
             access_log=False,
             proxy_headers=False,  # nothing here depends on the client's address
+            http=with_header_deadline(header_timeout),
+            limit_concurrency=MAX_CONNECTIONS,
             timeout_graceful_shutdown=int(grace + ABORT_GRACE + 2),
         )
         self._server = _Uvicorn(config, lambda: self._on_started(), self._begin_shutdown)
@@ -225,6 +239,21 @@ class GatewaySettings:
     grace: float = DEFAULT_GRACE
     max_body: int = MAX_BODY_BYTES
     catalog_ttl: float = CATALOG_TTL
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    max_requests: int = MAX_REQUESTS
+    header_timeout: float = HEADER_TIMEOUT
+    body_timeout: float = BODY_TIMEOUT
+
+    @property
+    def access(self) -> AccessPolicy:
+        return AccessPolicy.build(
+            self.token,
+            self.allowed_hosts,
+            self.allowed_origins,
+            max_requests=self.max_requests,
+            body_timeout=self.body_timeout,
+        )
 
     @classmethod
     def from_config(
@@ -236,14 +265,27 @@ class GatewaySettings:
         port: int | None = None,
         bind: str | None = None,
         token: str | None = None,
+        auth: str | None = None,
         grace: float = DEFAULT_GRACE,
         max_body: int = MAX_BODY_BYTES,
         catalog_ttl: float = CATALOG_TTL,
+        header_timeout: float = HEADER_TIMEOUT,
+        body_timeout: float = BODY_TIMEOUT,
     ) -> GatewaySettings:
-        """`gateway.port`, `gateway.bind` and `gateway.auth.token` from the config, each
-        overridden by the matching argument (the command line's options)."""
+        """`gateway.port`, `gateway.bind` and `gateway.auth` from the config, each overridden
+        by the matching argument (the command line's options). With no token given, the one in
+        the state directory is used (made on first run) unless the auth mode is `none`."""
         section = config.gateway
-        configured_token = section.auth.token if section and section.auth else None
+        auth_section = section.auth if section else None
+        mode = auth or (auth_section.mode if auth_section else None) or "token"
+        if token is not None:
+            chosen_token: str | None = check_token(token, "--token")
+        elif auth_section and auth_section.token is not None:
+            chosen_token = check_token(auth_section.token, "gateway.auth.token")
+        elif mode == "none":
+            chosen_token = None
+        else:
+            chosen_token = stored_token(state_dir)
         chosen_port = port if port is not None else (section and section.port) or DEFAULT_PORT
         if not 0 <= chosen_port <= 65535:
             raise UserError(f"the port must be from 0 to 65535 (got {chosen_port})")
@@ -253,10 +295,15 @@ class GatewaySettings:
             state_dir,
             host=bind_address(bind or (section.bind if section else None)),
             port=chosen_port,
-            token=token or configured_token or None,
+            token=chosen_token,
             grace=grace,
             max_body=max_body,
             catalog_ttl=catalog_ttl,
+            allowed_hosts=tuple((section.allowedHosts or ()) if section else ()),
+            allowed_origins=tuple((section.allowedOrigins or ()) if section else ()),
+            max_requests=(section.maxConcurrentRequests if section else None) or MAX_REQUESTS,
+            header_timeout=header_timeout,
+            body_timeout=body_timeout,
         )
 
 
@@ -295,11 +342,13 @@ async def run_gateway(
             router.start(http)
             app = create_app(
                 Runtime(config, env, state, http, source, router),
-                token=settings.token,
                 max_body=settings.max_body,
                 shutdown=shutdown,
+                policy=settings.access,
             )
-            server = GatewayServer(app, app.state.gateway, settings.grace, notify)
+            server = GatewayServer(
+                app, app.state.gateway, settings.grace, notify, settings.header_timeout
+            )
             url = _url(sock)
             _load_what_answers_need()
             try:
