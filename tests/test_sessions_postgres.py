@@ -213,6 +213,9 @@ def test_an_unreachable_store_says_where_and_hides_the_password(tmp_path: Path) 
     assert "s3cret" not in message and "postgresql://me:***@" in message
     assert "sessions.store" in message
     assert redact_url("postgresql://u@h/db") == "postgresql://u@h/db"
+    assert redact_url("postgresql://u@h/db?sslmode=require&password=pw") == (
+        "postgresql://u@h/db?sslmode=require&password=***"
+    )
 
 
 def test_migrate_refuses_a_target_that_is_not_postgres(

@@ -86,7 +86,10 @@ def is_postgres_url(value: str) -> bool:
 
 
 def redact_url(url: str) -> str:
-    """The URL with its password replaced by `***`, for messages."""
+    """The URL with its password (`user:password@` or `?password=`) replaced by `***`."""
+    import re
+
+    url = re.sub(r"([?&]password=)[^&]*", r"\1***", url, flags=re.IGNORECASE)
     scheme, sep, rest = url.partition("://")
     credentials, at, host = rest.rpartition("@")
     if not sep or not at or ":" not in credentials:
