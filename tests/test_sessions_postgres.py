@@ -50,7 +50,8 @@ def write_conversation(store: SessionStore | PostgresStore) -> str:
     call = ToolCall("c1", "read", {"path": "notes.md"})
     store.append(session, AssistantMessage(tool_calls=(call,), model="ollama/a"))
     store.append(session, ToolResultMessage("c1", "read", "cherry blossoms"))
-    row = store.start_partial(session, "ollama/a")
+    row = store.start_partial(session, "ollama/b")
+    store.reassign_partial(row, "ollama/a")  # a fallback before any text
     store.update_partial(row, "Go in", "")
     store.finish_partial(row, AssistantMessage("Go in April.", model="ollama/a"), duration=1.5)
     store.add_summary(session, "they plan a trip", 2)

@@ -265,6 +265,16 @@ class SessionStore:
         if not changed:
             raise ValueError(f"message row {row} is not an unfinished answer")
 
+    def reassign_partial(self, row: int, model: str) -> None:
+        """An answer not yet begun moves to another model (a fallback before any text)."""
+        with self._write() as db:
+            partial = _partial(db, row)
+            db.execute(
+                "UPDATE messages SET model = ?, content = '', thinking = '' WHERE id = ?",
+                (model, row),
+            )
+            _touch(db, partial["session_id"], model=model)
+
     def finish_partial(self, row: int, message: AssistantMessage, *, duration: float) -> None:
         values = _columns(message, "", None)
         with self._write() as db:

@@ -168,6 +168,11 @@ def check_document(
         result.config = Config.model_validate(substituted)
     except ValidationError as error:
         result.problems.extend(_problem(doc, raw) for raw in error.errors(include_url=False))
+    else:
+        from openclaw.config.references import reference_problems
+
+        for where, message in reference_problems(result.config):
+            result.problems.append(Problem(where, doc.line_of(where), message))
     result.problems.sort(key=lambda p: p.line)
     return result
 
@@ -211,10 +216,28 @@ def _substitute(
 
         return _ENV_REF.sub(replace, value)
     if isinstance(value, dict):
+        if _is_env_secret_ref(value):  # the original's `{source: "env", provider, id}`
+            var = str(value["id"])
+            found = env.get(var)
+            if not found:
+                missing(path, var, found == "")
+                return value
+            return found
         return {k: _substitute(v, env, (*path, k), missing) for k, v in value.items()}
     if isinstance(value, list):
         return [_substitute(v, env, (*path, i), missing) for i, v in enumerate(value)]
     return value
+
+
+def _is_env_secret_ref(value: dict[str, Any]) -> bool:
+    """The original's reference to a secret in an environment variable, which reads like
+    `"${VAR}"` here (its other sources, file, exec and store, are not read here)."""
+    return (
+        set(value) == {"source", "provider", "id"}
+        and value.get("source") == "env"
+        and isinstance(value.get("id"), str)
+        and _ENV_NAME.fullmatch(value["id"]) is not None
+    )
 
 
 # --- the schema, walked by key path ------------------------------------------------------------
@@ -384,6 +407,10 @@ def _problem(doc: Document, error: Mapping[str, Any]) -> Problem:
         message = "must not be empty"
     elif kind == "value_error":
         message = str(error["msg"]).removeprefix("Value error, ")
+        if isinstance(value, str) and value and (secret or looks_like_secret(value)):
+            # A validator's own message may quote what it was given: never a secret.
+            shown = _shown(value, secret)
+            message = message.replace(json.dumps(value), shown).replace(value, shown)
     else:
         message = str(error["msg"]) + got
     return Problem(loc, doc.line_of(loc), message)

@@ -25,7 +25,8 @@ from pathlib import Path
 import uvicorn
 from starlette.applications import Starlette
 
-from openclaw.config.schema import Config
+from openclaw.config.schema import Config, GatewayAuth
+from openclaw.config.schema import Gateway as GatewaySection
 from openclaw.errors import UserError
 from openclaw.gateway import DEFAULT_BIND, DEFAULT_PORT
 from openclaw.gateway.app import MAX_BODY_BYTES, create_app
@@ -61,6 +62,44 @@ BIND_ALIASES = {
     "lan": "0.0.0.0",
     "all": "0.0.0.0",
 }
+
+
+def _configured_bind(section: GatewaySection | None) -> str | None:
+    """`gateway.bind`, with the original's `custom` (its `customBindHost`) and `auto`."""
+    if section is None or not section.bind:
+        return None
+    mode = section.bind.strip().lower()
+    if mode == "custom":
+        if not section.customBindHost:
+            raise UserError('gateway.bind is "custom" but gateway.customBindHost is not set')
+        return section.customBindHost
+    if mode == "auto":
+        return DEFAULT_BIND  # loopback: exposing the gateway is always a choice made explicitly
+    if mode == "tailnet":
+        raise UserError(
+            'gateway.bind "tailnet" is not supported here: set gateway.bind to the address to'
+            " listen on (it needs gateway.auth.token beyond loopback)"
+        )
+    return section.bind
+
+
+def _configured_secret(auth: GatewayAuth | None) -> str | None:
+    """The bearer secret `gateway.auth` asks for: `mode` "token" (or no mode) uses `token`,
+    "password" uses `password`, "none" turns auth off (loopback only)."""
+    if auth is None:
+        return None
+    if auth.mode == "none":
+        return None
+    if auth.mode == "password":
+        if not auth.password:
+            raise UserError('gateway.auth.mode is "password" but gateway.auth.password is not set')
+        return auth.password
+    if auth.mode == "trusted-proxy":
+        raise UserError(
+            'gateway.auth.mode "trusted-proxy" is not supported here: use "token" with'
+            " gateway.auth.token"
+        )
+    return auth.token
 
 
 def bind_address(value: str | None) -> str:
@@ -278,10 +317,12 @@ class GatewaySettings:
         section = config.gateway
         auth_section = section.auth if section else None
         mode = auth or (auth_section.mode if auth_section else None) or "token"
+        configured = _configured_secret(auth_section) if auth is None else None
         if token is not None:
             chosen_token: str | None = check_token(token, "--token")
-        elif auth_section and auth_section.token is not None:
-            chosen_token = check_token(auth_section.token, "gateway.auth.token")
+        elif configured is not None:
+            where = "gateway.auth.password" if mode == "password" else "gateway.auth.token"
+            chosen_token = check_token(configured, where)
         elif mode == "none":
             chosen_token = None
         else:
@@ -293,7 +334,7 @@ class GatewaySettings:
             config,
             env,
             state_dir,
-            host=bind_address(bind or (section.bind if section else None)),
+            host=bind_address(bind or _configured_bind(section)),
             port=chosen_port,
             token=chosen_token,
             grace=grace,
