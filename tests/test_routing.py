@@ -433,3 +433,30 @@ async def test_a_plain_list_of_base_urls_is_a_pool_of_equal_hosts(
     events = await ask(router, catalog.resolve("lab/llama3.2:latest"), turn("hi"))
     assert isinstance(events[-1], Done)
     assert [b["model"] for b in hosts[0].chats()] == ["llama3.2:latest"]
+
+
+def test_the_readme_pool_example(
+    hosts: list[Host], isolated_state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from openclaw.cli.main import main
+    from tests.test_readme_configs import example
+
+    text = example("weight: 2")
+    for name, host in zip(("gpu-1", "gpu-2", "desktop"), hosts, strict=True):
+        text = text.replace(f"http://{name}:11434", host.url)
+    isolated_state.mkdir(parents=True, exist_ok=True)
+    (isolated_state / "openclaw.json").write_text(text)
+    for host in hosts:
+        host.emu.add_model(tool_model("qwen3:8b"))
+    assert main(["models", "list", "--json"]) == 0
+    rows = {r["key"]: r for r in json.loads(capsys.readouterr().out)["models"]}
+    assert rows["lab/qwen3:8b"]["hosts"] == [h.url.removeprefix("http://") for h in hosts]
+    assert "default" in rows["lab/qwen3:8b"]["tags"]
+    assert main(["agent", "-m", "hi", "--no-tools"]) == 0
+    assert capsys.readouterr().out == "Hello from the emulator.\n"
+    # the idle pool: gpu-1 (weight 2) first; desktop (priority 1) only when both GPUs are down
+    assert served_by(hosts) == [1, 0, 0]
+    hosts[0].stop()
+    hosts[1].stop()
+    assert main(["agent", "-m", "hi", "--no-tools"]) == 0
+    assert served_by(hosts)[2] == 1
