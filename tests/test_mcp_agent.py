@@ -3,6 +3,7 @@ scripted tool calls) against the suite's own MCP server over stdio and Streamabl
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from openclaw.agent.events import AgentDone, AgentEvent, ToolEnd
+from openclaw.agent.events import AgentDone, AgentEvent, AgentFailed, ToolEnd
 from openclaw.agent.loop import Agent
 from openclaw.agent.mcp import McpToolbox, configured_servers
 from openclaw.agent.tools import builtin_tools
@@ -257,3 +258,38 @@ async def test_the_same_tools_in_the_same_order_on_every_run(
     expected = BUILTIN + ["b__add", "b__echo"] + [f"a__{n}" for n in [*SCRIPTED_TOOLS, "secret"]]
     assert tool_names(first) == expected
     assert first["tools"] == second["tools"]
+
+
+async def test_the_older_sse_transport(
+    ollama: OllamaEmulator, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    record = tmp_path / "sse.jsonl"
+    with http_server(record, mode="sse") as url:
+        ollama.queue_chat(ChatReply(text="", tool_calls=[call("old__echo", text="over sse")]))
+        ollama.queue_chat(ChatReply(text="ok"))
+        servers = {"old": {"url": url, "transport": "sse", "policy": "allow"}}
+        events = await collect(agent_for(ollama, http, tmp_path, servers), "echo")
+    assert [(e.result, e.is_error) for e in ends(events)] == [("over sse", False)]
+    (tool_call,) = [r["body"] for r in records(record) if r["body"].get("method") == "tools/call"]
+    assert tool_call["params"]["arguments"] == {"text": "over sse"}
+
+
+async def test_ctrl_c_during_a_call_stops_it_and_the_server(
+    ollama: OllamaEmulator, http: aiohttp.ClientSession, tmp_path: Path, calls_file: Path
+) -> None:
+    ollama.queue_chat(ChatReply(text="", tool_calls=[call("s__hang")]))
+    agent = agent_for(ollama, http, tmp_path, {"s": stdio_entry(policy="allow")})
+
+    async def interrupt_once_the_server_has_the_call() -> None:
+        async with asyncio.timeout(60):
+            while not records(calls_file):
+                await asyncio.sleep(0.02)
+        agent.abort.set()
+
+    interrupter = asyncio.create_task(interrupt_once_the_server_has_the_call())
+    events = await collect(agent, "wait forever")
+    await interrupter
+    assert isinstance(events[-1], AgentFailed) and events[-1].reason == "interrupted"
+    (end,) = ends(events)
+    assert end.is_error and "interrupted" in end.result
+    assert not running(records(calls_file)[0]["pid"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -215,3 +216,43 @@ async def test_the_gateway_agent_gets_the_same_tools(
     assert results[0] == "from the gateway"
     assert "needs approval and there is no terminal" in results[1]  # no one to ask on a server
     assert [r["arguments"]["text"] for r in records(calls)] == ["from the gateway"]
+
+
+def test_env_references_reach_the_server_and_never_the_output(
+    emu: OllamaEmulator,
+    isolated_state: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    calls = tmp_path / "calls.jsonl"
+    monkeypatch.setenv("SCRIPTED_CALLS", str(calls))
+    monkeypatch.setenv("MY_SERVER_TOKEN", "tok-9f8e7d6c5b4a")
+    entry = stdio_entry(policy="allow")
+    entry["env"]["SCRIPTED_TOKEN"] = "${MY_SERVER_TOKEN}"
+    write_servers(isolated_state, {"s": entry})
+    emu.queue_chat(ChatReply(text="", tool_calls=[{"name": "s__echo", "arguments": {"text": "a"}}]),
+                   ChatReply(text="ok"))  # fmt: skip
+    assert main(["agent", "--message", "echo", "--json", "--events"]) == 0
+    assert main(["mcp", "show", "s"]) == 0
+    assert main(["mcp", "list", "--json"]) == 0
+    (recorded,) = records(calls)
+    assert recorded["token"] == "tok-9f8e7d6c5b4a"  # resolved from the environment
+    out = capsys.readouterr()
+    assert "tok-9f8e7d6c5b4a" not in out.out + out.err
+    assert "SCRIPTED_TOKEN" in out.out  # the name is shown, not the value
+
+
+def test_without_mcp_servers_the_sdk_is_never_imported(isolated_state: Path) -> None:
+    code = (
+        "import sys\n"
+        "from openclaw.cli.main import main\n"
+        "main(['mcp', 'list']); main(['config', 'validate'])\n"
+        "import openclaw.agent.setup, openclaw.cli.doctor\n"
+        "print(sorted(m for m in sys.modules if m == 'mcp' or m.startswith('mcp.')))\n"
+    )
+    env = {**os.environ, "OPENCLAW_STATE_DIR": str(isolated_state)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=120, check=True)  # fmt: skip
+    assert done.stdout.splitlines()[-1] == "[]"
+    assert "No MCP servers configured" in done.stdout
