@@ -108,7 +108,8 @@ def test_unknown_keys_suggest_the_right_name(tmp_path: Path) -> None:
         "openclaw.json:2 models.providers.ollama.baseURL: "
         "unknown key `baseURL` (did you mean `baseUrl`?)",
         "openclaw.json:2 models.providers.ollama.contextWindow: unknown key `contextWindow` "
-        "(known keys here: baseUrl, apiKey, api, headers, timeout, idleTimeout, batchSize, models)",
+        "(known keys here: baseUrl, baseUrls, hosts, apiKey, api, headers, timeout, idleTimeout, "
+        "batchSize, models)",
         "openclaw.json:3 agents.defaults.model.fallbak: "
         "unknown key `fallbak` (did you mean `fallbacks`?)",
         "openclaw.json:4 gatway: unknown key `gatway` (did you mean `gateway`?)",

@@ -182,7 +182,8 @@ class OllamaHarness(Harness):
                     },
                 }
             ],
-            "options": {"num_ctx": 32768},
+            "truncate": False,
+            "options": {"num_ctx": 32768, "num_predict": 8192},
         }
 
     async def streams_closed(self) -> bool:

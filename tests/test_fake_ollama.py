@@ -309,7 +309,8 @@ async def test_stream_thinking_then_text_then_tool_calls_on_final_chunk(
     assert all(c["id"].startswith("call_") and len(c["id"]) == 13 for c in calls)
     assert "thinking" not in final["message"]
     tool_chars = len(json.dumps(WEATHER_TOOL, separators=(",", ":")))
-    assert final["prompt_eval_count"] == math.ceil((17 + tool_chars) / 4) + 4
+    # the emulator's own count: 3.5 characters a token, 5 tokens of template per message
+    assert final["prompt_eval_count"] == math.ceil(17 / 3.5) + 5 + math.ceil(tool_chars / 3.5)
     assert final["eval_count"] == 4
     for key in ("total_duration", "load_duration", "prompt_eval_duration", "eval_duration"):
         assert isinstance(final[key], int) and final[key] > 0
@@ -431,11 +432,11 @@ async def test_non_streamed_error_cut_and_cold_load(
 @pytest.mark.parametrize(
     ("model", "chars", "options", "expected"),
     [
-        ("gemma3:4b", 100, {}, math.ceil(100 / 4) + 4),
-        ("gemma3:4b", 20_000, {}, 2048),  # server default 4096, half-window cut
-        ("qwen3:8b", 40_000, {}, 4096),  # Modelfile num_ctx 8192
-        ("qwen3:8b", 20_000, {"num_ctx": 16384}, 5004),  # fits
-        ("qwen3:8b", 200_000, {"num_ctx": 100_000}, 20480),  # capped at trained 40960
+        ("gemma3:4b", 100, {}, math.ceil(100 / 3.5) + 5),
+        ("gemma3:4b", 20_000, {}, 4096 - 4092 // 2),  # server default 4096, half-window cut
+        ("qwen3:8b", 40_000, {}, 8192 - 8188 // 2),  # Modelfile num_ctx 8192
+        ("qwen3:8b", 20_000, {"num_ctx": 16384}, math.ceil(20_000 / 3.5) + 5),  # fits
+        ("qwen3:8b", 200_000, {"num_ctx": 100_000}, 40960 - 40956 // 2),  # capped at trained
     ],
 )
 async def test_prompt_eval_count_and_silent_truncation(
@@ -450,6 +451,60 @@ async def test_prompt_eval_count_and_silent_truncation(
     body = {"model": model, "messages": messages, "options": options, "stream": False}
     status, reply = await post(http, f"{url}/api/chat", body)
     assert status == 200 and reply["prompt_eval_count"] == expected
+
+
+async def test_oldest_messages_are_dropped_keeping_system_and_last(
+    emu: OllamaEmulator, url: str, http: aiohttp.ClientSession
+) -> None:
+    turns = [{"role": "user" if i % 2 else "assistant", "content": "y" * 3500} for i in range(9)]
+    messages = [{"role": "system", "content": "be brief"}, *turns]
+    body = {"model": "gemma3:4b", "messages": messages, "stream": False}  # window 4096
+    status, reply = await post(http, f"{url}/api/chat", body)
+    (fitted,) = emu.prompts
+    # each turn is 1000 + 5 tokens: the system message and the last four turns fit
+    assert [m["content"][:1] for m in fitted.messages] == ["b", "y", "y", "y", "y"]
+    assert fitted.messages[-1] == messages[-1] and fitted.dropped == 5
+    system = math.ceil(8 / 3.5) + 5
+    assert status == 200 and reply["prompt_eval_count"] == system + 4 * 1005
+    assert emu.cut_prompts == [fitted]
+
+
+async def test_cjk_characters_count_one_token_each(
+    emu: OllamaEmulator, url: str, http: aiohttp.ClientSession
+) -> None:
+    messages = [{"role": "user", "content": "你好，世界" * 100 + "hello"}]
+    body = {"model": "qwen3:8b", "messages": messages, "stream": False, "think": False}
+    status, reply = await post(http, f"{url}/api/chat", body)
+    assert status == 200 and reply["prompt_eval_count"] == 500 + math.ceil(5 / 3.5) + 5
+
+
+@pytest.mark.parametrize(("version", "second"), [("0.32.15", 2 * 1005), ("0.12.10", 1005)])
+async def test_prompt_eval_count_with_a_cached_prefix_depends_on_version(
+    http: aiohttp.ClientSession, version: str, second: int
+) -> None:
+    emu = OllamaEmulator(version=version)
+    emu.add_model(FakeModel("qwen3:8b", ("completion", "tools")))
+    first = [{"role": "user", "content": "z" * 3500}]
+    with serve_in_thread(emu.app) as base:
+        for messages in (first, [*first, {"role": "user", "content": "w" * 3500}]):
+            body = {"model": "qwen3:8b", "messages": messages, "stream": False}
+            status, reply = await post(http, f"{base}/api/chat", body)
+    # 0.30+ counts cached tokens too; Go runners report only the uncached part
+    assert status == 200 and reply["prompt_eval_count"] == second
+
+
+async def test_old_server_ignores_truncate_false_and_cuts(http: aiohttp.ClientSession) -> None:
+    emu = OllamaEmulator(version="0.12.3")
+    emu.add_model(FakeModel("gemma3:4b", ("completion",), "gemma3", 131072))
+    body = {
+        "model": "gemma3:4b",
+        "messages": [{"role": "user", "content": "x" * 20_000}],
+        "truncate": False,
+        "stream": False,
+    }
+    with serve_in_thread(emu.app) as base:
+        status, reply = await post(http, f"{base}/api/chat", body)
+    assert status == 200 and reply["prompt_eval_count"] == 4096  # Go runner: num_keep + tail
 
 
 async def test_truncate_false_rejects_overlong_prompt(

@@ -190,51 +190,6 @@ async def test_when_every_model_fails_the_attempts_are_told(
     assert "; b/m2: " in error["message"]
 
 
-@pytest.mark.parametrize(
-    ("messages", "extra", "message", "param"),
-    [
-        (
-            [{"role": "user", "content": "hi"}],
-            {"tools": [{"type": "function", "function": {"name": "f"}}]},
-            "`openclaw` runs its own built-in tools: send client tools to a catalog model"
-            " (e.g. ollama/qwen3:8b) instead",
-            "tools",
-        ),
-        (
-            [
-                {"role": "user", "content": "hi"},
-                {"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": "f"}}]},
-                {"role": "tool", "tool_call_id": "c", "content": "42"},
-            ],
-            {},
-            "the last message to `openclaw` must be from the user: it runs its own tools, so it"
-            " never waits for tool results from the client",
-            "messages",
-        ),
-    ],
-)
-async def test_requests_the_agent_cannot_take(
-    gateway: RunningGateway,
-    emu: OllamaEmulator,
-    http: aiohttp.ClientSession,
-    messages: list[Any],
-    extra: dict[str, Any],
-    message: str,
-    param: str,
-) -> None:
-    status, body = await ask(http, gateway, messages, **extra)
-    assert status == 400
-    assert body == {
-        "error": {
-            "message": message,
-            "type": "invalid_request_error",
-            "param": param,
-            "code": None,
-        }
-    }
-    assert emu.bodies("/api/chat") == []
-
-
 async def test_no_model_configured(
     start_gateway: GatewayStarter, http: aiohttp.ClientSession
 ) -> None:

@@ -128,6 +128,7 @@ async def test_plain_completion(
                 {"role": "user", "content": "hello"},
             ],
             "stream": True,
+            "truncate": False,
             "think": True,
             "options": {"num_ctx": 32768, "temperature": 0.2, "num_predict": 50},
         }

@@ -25,6 +25,7 @@ from openclaw.providers.events import (
 )
 from openclaw.providers.model import Model
 from tests.fakes.ollama_server import ChatReply, FakeModel, OllamaEmulator
+from tests.fakes.serve import serve_in_thread
 
 WEATHER = ToolSpec(
     "get_weather",
@@ -86,6 +87,7 @@ async def test_tool_round_trip_request_json_is_exact(ollama: OllamaEmulator) -> 
                 },
             ],
             "stream": True,
+            "truncate": False,
             "tools": [
                 {
                     "type": "function",
@@ -98,7 +100,7 @@ async def test_tool_round_trip_request_json_is_exact(ollama: OllamaEmulator) -> 
             ],
             "think": True,
             "keep_alive": "30m",
-            "options": {"num_ctx": 32768, "temperature": 0.6},
+            "options": {"num_ctx": 32768, "temperature": 0.6, "num_predict": 8192},
         }
     ]
 
@@ -109,7 +111,7 @@ async def test_num_ctx_is_stable_and_never_reloads(ollama: OllamaEmulator) -> No
     await run(model, Context(messages=(UserMessage("short"),)))
     await run(model, Context(messages=(UserMessage("a much longer question " * 200),)))
     sent = [b["options"] for b in ollama.bodies("/api/chat")]
-    assert sent == [{"num_ctx": 8192, "num_batch": 256}] * 2
+    assert sent == [{"num_ctx": 8192, "num_batch": 256, "num_predict": 8192}] * 2
     assert ollama.reloads.get("qwen3:8b", 0) == 0
 
 
@@ -156,16 +158,33 @@ async def test_thinking_never_leaks_into_content(ollama: OllamaEmulator) -> None
     assert done.message.thinking == "The user wants weather."
 
 
-async def test_silent_truncation_is_noticed(ollama: OllamaEmulator) -> None:
-    ollama.add_model(FakeModel("small:1b", ("completion", "tools"), "llama", 4096))
-    model = model_for(ollama, "small:1b", context_window=4096)
-    long = UserMessage("word " * 3000)  # ~3750 tokens: fits our estimate of 4096
-    ollama.queue_chat(ChatReply(text="ok", prompt_eval_count=1200))
-    events = await run(model, Context(messages=(long,)))
+async def test_silent_truncation_by_an_old_server_is_noticed() -> None:
+    # 0.12.3 ignores `truncate` and its model holds 4096 tokens although the entry says 16384.
+    emu = OllamaEmulator(version="0.12.3")
+    emu.add_model(FakeModel("small:1b", ("completion", "tools"), "llama", 4096))
+    with serve_in_thread(emu.app) as url:
+        model = Model("ollama", "small:1b", "ollama", url, context_window=16384, local=True)
+        turns = tuple(UserMessage(f"turn {i} " + "word " * 700) for i in range(8))
+        events = await run(model, Context(messages=turns))
+    (cut,) = emu.cut_prompts
     notices = [e for e in events if isinstance(e, Notice)]
     assert len(notices) == 1 and notices[0].kind == "truncated"
-    assert "1200" in notices[0].message
+    assert f"read only {cut.tokens} " in notices[0].message
     assert isinstance(events[-1], Done)
+
+
+async def test_no_false_truncation_notice_when_only_uncached_tokens_are_counted() -> None:
+    emu = OllamaEmulator(version="0.12.10")  # Go runner: cached prompt tokens not counted
+    emu.add_model(FakeModel("small:1b", ("completion", "tools"), "llama", 16384))
+    with serve_in_thread(emu.app) as url:
+        model = Model("ollama", "small:1b", "ollama", url, context_window=16384, local=True)
+        turns = [UserMessage(f"turn {i} " + "word " * 700) for i in range(6)]
+        first = await run(model, Context(messages=tuple(turns)))
+        second = await run(model, Context(messages=(*turns, UserMessage("and now?"))))
+    assert emu.cut_prompts == []
+    counted = [e.message.usage.input for e in (first[-1], second[-1]) if isinstance(e, Done)]
+    assert counted[0] == emu.prompts[0].tokens and counted[1] < 20  # only the new message
+    assert not [e for e in first + second if isinstance(e, Notice)]
 
 
 async def test_prompt_too_large_is_refused_before_sending(ollama: OllamaEmulator) -> None:

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tests.fakes.ollama_models import FakeModel, compact_json, qualified_name
+from tests.fakes.ollama_models import FakeModel, qualified_name
+from tests.fakes.ollama_tokens import Fitted, PromptTooLong, fit_prompt
 
 __all__ = ["FOREVER", "ApiError", "ChatReply", "Turn", "parse_native", "parse_openai"]
 
@@ -90,7 +91,8 @@ class Turn:
     num_ctx: int
     num_batch: int
     keep_alive: float | None  # seconds; None = server default; FOREVER
-    prompt_tokens: int
+    prompt_tokens: int  # what prompt_eval_count reports (set by the server: cache rules)
+    fitted: Fitted
     include_usage: bool = False
 
 
@@ -159,19 +161,6 @@ def _check_options(options: dict[str, Any]) -> None:
             raise ApiError(500, f'option "{key}" must be of type float32')
 
 
-def estimate_prompt_tokens(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> int:
-    """ceil(chars of contents, tool-call arguments and tool schemas / 4) + 4 per message
-    + 768 per image."""
-    chars = sum(len(compact_json(tool)) for tool in tools)
-    images = 0
-    for message in messages:
-        chars += len(message.get("content") or "")
-        images += len(message.get("images") or [])
-        for call in message.get("tool_calls") or []:
-            chars += len(compact_json((call.get("function") or {}).get("arguments") or {}))
-    return math.ceil(chars / 4) + 4 * len(messages) + 768 * images
-
-
 def _build_turn(
     *,
     model: FakeModel,
@@ -207,11 +196,10 @@ def _build_turn(
     if model.context_length:
         num_ctx = min(num_ctx, model.context_length)
     num_batch = int(options.get("num_batch") or model.parameter_int("num_batch") or 512)
-    prompt_tokens = estimate_prompt_tokens(messages, tools)
-    if prompt_tokens > num_ctx:
-        if not truncate:
-            raise ApiError(400, "the input length exceeds the context length")
-        prompt_tokens = num_ctx // 2  # HEAD's silent half-window cut
+    try:
+        fitted = fit_prompt(messages, tools, num_ctx, truncate=truncate, version=version)
+    except PromptTooLong as refused:
+        raise ApiError(400, str(refused)) from None
     return Turn(
         model=model,
         requested=requested,
@@ -223,7 +211,8 @@ def _build_turn(
         num_ctx=num_ctx,
         num_batch=num_batch,
         keep_alive=keep_alive,
-        prompt_tokens=prompt_tokens,
+        prompt_tokens=fitted.tokens,
+        fitted=fitted,
     )
 
 

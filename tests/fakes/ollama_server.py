@@ -20,7 +20,7 @@ import time
 from collections import Counter, deque
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +30,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.fakes.ollama_chat import FOREVER, ApiError, ChatReply, Turn, parse_native, parse_openai
+from tests.fakes.ollama_embed import embed_route
 from tests.fakes.ollama_models import (
     FakeModel,
     compact_json,
@@ -53,6 +54,7 @@ from tests.fakes.ollama_stream import (
     openai_aggregate,
     openai_stream,
 )
+from tests.fakes.ollama_tokens import Fitted, cached_prefix
 
 __all__ = ["ChatReply", "FakeModel", "OllamaEmulator", "RecordedRequest", "make_models"]
 
@@ -76,6 +78,7 @@ class _Runner:
     digest: str
     options: tuple[int, int]  # (num_ctx, num_batch)
     expires_at: datetime
+    prompt: list[tuple[str, int]] = field(default_factory=list)  # what its cache holds
 
 
 def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -106,6 +109,7 @@ class OllamaEmulator:
         self.models: dict[str, FakeModel] = {}
         self.requests: list[RecordedRequest] = []
         self.reloads: Counter[str] = Counter()
+        self.prompts: list[Fitted] = []  # each chat prompt as the model read it
         self.show_delay = 0.0
         self.tags_delay = 0.0
         self.default_num_ctx = 4096
@@ -128,6 +132,7 @@ class OllamaEmulator:
                 Route("/api/ps", self._ps, methods=["GET"]),
                 Route("/api/show", self._show, methods=["POST"]),
                 Route("/api/chat", self._chat, methods=["POST"]),
+                embed_route(self),
                 Route("/v1/chat/completions", self._v1_chat, methods=["POST"]),
                 Route("/v1/models", self._v1_models, methods=["GET"]),
                 Route("/v1/models/{model:path}", self._v1_model, methods=["GET"]),
@@ -165,6 +170,11 @@ class OllamaEmulator:
 
     def clear_requests(self) -> None:
         self.requests.clear()
+
+    @property
+    def cut_prompts(self) -> list[Fitted]:
+        """Prompts the server cut to fit (oldest messages dropped or tokens cut), silently."""
+        return [p for p in self.prompts if p.tokens < p.full_tokens]
 
     @property
     def loaded(self) -> dict[str, int]:
@@ -242,6 +252,7 @@ class OllamaEmulator:
         key = normalize_name(turn.model.name)
         runner = self._loaded.get(key)
         wanted = (turn.num_ctx, turn.num_batch)
+        cached = 0
         if runner is None or runner.digest != turn.model.digest:
             load_ns = 1_500_000_000
         elif runner.options != wanted:
@@ -249,11 +260,17 @@ class OllamaEmulator:
             load_ns = 1_500_000_000
         else:
             load_ns = 1_200_000
+            cached = cached_prefix(runner.prompt, turn.fitted.blocks)
+        self.prompts.append(turn.fitted)
+        if self._version_key < (0, 30, 0):  # Go runners count only what they evaluate
+            turn.prompt_tokens = max(1, turn.fitted.tokens - cached)
         keep_alive = self.default_keep_alive if turn.keep_alive is None else turn.keep_alive
         forever = keep_alive == FOREVER
         lifetime = timedelta(days=365 * 290) if forever else timedelta(seconds=keep_alive)
         expires = datetime.now(UTC) + lifetime
-        self._loaded[key] = _Runner(turn.model, turn.model.digest, wanted, expires)
+        self._loaded[key] = _Runner(
+            turn.model, turn.model.digest, wanted, expires, turn.fitted.blocks
+        )
         return load_ns
 
     async def _stall(self) -> None:

@@ -19,6 +19,7 @@ from openclaw.providers.events import (
     ToolCall,
     Usage,
 )
+from openclaw.runtime.context import Compacted
 from openclaw.runtime.fallback import Attempt, Retry, Switch
 
 __all__ = [
@@ -57,14 +58,6 @@ class ToolEnd:
     is_error: bool
     duration: float  # seconds
     size: int  # characters of the full result before any truncation
-
-
-@dataclass(frozen=True, slots=True)
-class Compacted:
-    removed_messages: int
-    tokens_before: int
-    tokens_after: int
-    summarized: bool  # False: the oldest turns were dropped because summarising failed
 
 
 @dataclass(frozen=True, slots=True)

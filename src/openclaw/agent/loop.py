@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from openclaw.agent.conversation import Conversation
 from openclaw.agent.events import (
     AgentDone,
     AgentEvent,
@@ -45,7 +46,7 @@ from openclaw.providers.events import (
     UserMessage,
 )
 from openclaw.providers.model import Model
-from openclaw.providers.registry import get_stream
+from openclaw.providers.registry import StreamFn, get_stream
 from openclaw.providers.tokens import estimate_context_tokens
 from openclaw.runtime.context import (
     compact,
@@ -54,7 +55,9 @@ from openclaw.runtime.context import (
     tool_result_cap,
     window_in_effect,
 )
-from openclaw.runtime.fallback import Attempt, FallbackChain, Switch
+from openclaw.runtime.cooldowns import Cooldowns
+from openclaw.runtime.fallback import Attempt, FallbackChain, Prepared, Switch
+from openclaw.runtime.tokens import Calibration
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -63,6 +66,7 @@ if TYPE_CHECKING:
 
     from openclaw.agent.mcp import McpToolbox
     from openclaw.agent.sessions import SessionStore
+    from openclaw.runtime.routing import Router
 
 __all__ = ["DEFAULT_MAX_TURNS", "DEFAULT_SYSTEM_PROMPT", "Agent"]
 
@@ -92,18 +96,33 @@ class Agent:
     max_turns: int = DEFAULT_MAX_TURNS
     abort: asyncio.Event = field(default_factory=asyncio.Event)
     retry_delay: float = 0.5
+    cooldowns: Cooldowns = field(default_factory=Cooldowns)  # sticky fallback, shared cooldowns
+    calibration: Calibration = field(default_factory=Calibration)  # token estimate per model
+    stay_with_answering_model: bool = False  # a continued session keeps the model that answered
+    conversation: Conversation | None = None  # loaded from the store when a run starts
+    router: Router | None = None  # routes requests to a pool's hosts (affinity: this session)
     toolbox: McpToolbox | None = None  # MCP servers' tools: started with a run, stopped after it
 
-    def _messages(self) -> list[Message]:
-        if self.store is not None and self.session_id:
-            return self.store.context_messages(self.session_id)
-        return list(self.history)
+    def _conversation(self) -> Conversation:
+        if self.conversation is None or self.conversation.session_id != self.session_id:
+            self.conversation = Conversation.load(self.store, self.session_id, self.history)
+        return self.conversation
 
     def _remember(self, message: Message, duration: float = 0.0) -> None:
-        if self.store is not None and self.session_id:
-            self.store.append(self.session_id, message, duration=duration)
-        else:
-            self.history.append(message)
+        conversation = self._conversation()
+        conversation.add(message, duration)
+        if not conversation.stored:
+            self.history = conversation.messages
+
+    def _models_for_run(self, conversation: Conversation) -> list[Model]:
+        """The chain for this run: a continued session stays on the model that answered it."""
+        models = list(self.models)
+        if self.stay_with_answering_model:
+            answered = conversation.answered_by()
+            chosen = [m for m in models if m.key == answered]
+            if chosen and chosen[0] is not models[0]:
+                models = chosen + [m for m in models if m.key != answered]
+        return models
 
     async def run(self, user_text: str) -> AsyncIterator[AgentEvent]:
         if self.toolbox is None:
@@ -122,23 +141,19 @@ class Agent:
     async def _run(self, user_text: str, borrowed: Sequence[Tool]) -> AsyncIterator[AgentEvent]:
         if self.store is not None and not self.session_id:
             self.session_id = self.store.create(title=user_text[:80])
+        self.conversation = Conversation.load(self.store, self.session_id, self.history)
+        self.cooldowns.new_run()
+        models = self._models_for_run(self.conversation)
         self._remember(UserMessage(user_text))
         tools = {t.name: t for t in (*self.tools, *borrowed)}
         specs = tuple(t.spec for t in tools.values())
         attempts: list[Attempt] = []
         total = Usage()
-        primary = self.models[0]
-        window = window_in_effect(primary, self.options_for(primary))
         for turn in range(1, self.max_turns + 1):
-            messages = self._messages()
-            if needs_compaction(Context(self.system_prompt, tuple(messages), specs), window):
-                compacted = await self._compact(messages, window)
-                messages = list(compacted[0])
-                yield compacted[1]
             yield TurnStart(turn)
-            context = Context(self.system_prompt, tuple(messages), specs)
+            context = Context(self.system_prompt, tuple(self.conversation.messages), specs)
             answer: AssistantMessage | None = None
-            async for event in self._stream_turn(context, attempts):
+            async for event in self._stream_turn(models, context, attempts):
                 if isinstance(event, Done):
                     answer = event.message
                 elif isinstance(event, Error):
@@ -153,7 +168,8 @@ class Agent:
             if not answer.tool_calls:
                 yield AgentDone(answer, total, turn, self.session_id, tuple(attempts))
                 return
-            cap = tool_result_cap(window)
+            answering = next((m for m in models if m.key == answer.model), models[0])
+            cap = tool_result_cap(window_in_effect(answering, self.options_for(answering)))
             async for tool_event in self._run_tools(answer.tool_calls, tools, cap):
                 yield tool_event
             if self.abort.is_set():
@@ -168,24 +184,60 @@ class Agent:
 
     async def compact_now(self) -> Compacted | None:
         """Compact the conversation now (`/compact`); None when there is nothing to compact."""
-        messages = self._messages()
-        primary = self.models[0]
-        window = window_in_effect(primary, self.options_for(primary))
-        if len(messages) < 2:
+        conversation = self._conversation()
+        if len(conversation.messages) < 2:
             return None
-        return (await self._compact(messages, window))[1]
+        primary = self.models[0]
+        context = Context(self.system_prompt, tuple(conversation.messages))
+        prepared = await self._prepare(primary, context, True)
+        return prepared.compacted
 
     def context_tokens(self) -> tuple[int, int]:
         """(estimated prompt tokens of the conversation, window in effect) for a status line."""
         primary = self.models[0]
         specs = tuple(t.spec for t in self.tools)
-        context = Context(self.system_prompt, tuple(self._messages()), specs)
-        return estimate_context_tokens(context), window_in_effect(
+        context = Context(self.system_prompt, tuple(self._conversation().messages), specs)
+        ratio = self.calibration.ratio(primary.key)
+        return estimate_context_tokens(context, ratio), window_in_effect(
             primary, self.options_for(primary)
         )
 
+    async def _prepare(self, model: Model, context: Context, refused: bool) -> Prepared:
+        """Fit the conversation to the window of `model`, the model about to be tried."""
+        options = self.options_for(model)
+        window = window_in_effect(model, options)
+        ratio = self.calibration.ratio(model.key)
+        if not refused and not needs_compaction(context, window, ratio):
+            return Prepared(context)
+        stream = self._streams()(model.api)
+        summary_options = replace(options, abort=self.abort, token_ratio=ratio)
+
+        def summarize(request: Context) -> AsyncIterator[StreamEvent]:
+            return stream(model, request, summary_options, self.http)
+
+        result = await compact(
+            context.system, context.messages, window, summarize, context.tools, ratio
+        )
+        if not result.changed:
+            return Prepared(context, None, result.fits)
+        if result.summarized or not result.removed:
+            conversation = self._conversation()
+            conversation.apply(result)  # decided once: later turns start from it
+            if not conversation.stored:
+                self.history = conversation.messages
+        event = Compacted(
+            result.removed,
+            result.tokens_before,
+            result.tokens_after,
+            result.summarized,
+            result.cut_tool_results,
+            model.key,
+            window,
+        )
+        return Prepared(replace(context, messages=result.messages), event, result.fits)
+
     async def _stream_turn(
-        self, context: Context, attempts: list[Attempt]
+        self, models: Sequence[Model], context: Context, attempts: list[Attempt]
     ) -> AsyncIterator[AgentEvent | Done | Error]:
         """One model request through the fallback chain, saving the answer as it streams."""
 
@@ -193,10 +245,20 @@ class Agent:
             return replace(self.options_for(model), abort=self.abort)
 
         chain = FallbackChain(
-            self.models, self.http, options, retry_delay=self.retry_delay, attempts=attempts
+            models,
+            self.http,
+            options,
+            retry_delay=self.retry_delay,
+            attempts=attempts,
+            prepare=self._prepare,
+            cooldowns=self.cooldowns,
+            calibration=self.calibration,
+            stream_for=self._streams(),
         )
+        conversation = self._conversation()
         store, session = self.store, self.session_id
-        row = store.start_partial(session, self.models[0].key) if store and session else 0
+        first = next((m for m in models if not self.cooldowns.skip_reason(m)), models[0])
+        row = store.start_partial(session, first.key) if store and session else 0
         text: list[str] = []
         thinking: list[str] = []
         saved = time.monotonic()
@@ -217,8 +279,10 @@ class Agent:
                         if store and row:
                             store.finish_partial(row, message, duration=time.monotonic() - started)
                             row = 0
+                            conversation.add_answer(message)
                         else:
-                            self.history.append(message)
+                            conversation.add(message)
+                            self.history = conversation.messages
                     case Error(kind=kind):
                         if store and row:
                             store.update_partial(row, "".join(text), "".join(thinking))
@@ -280,31 +344,8 @@ class Agent:
 
         return list(await asyncio.gather(*(one(call) for call in batch)))
 
-    async def _compact(
-        self, messages: list[Message], window: int
-    ) -> tuple[list[Message], Compacted]:
-        primary = self.models[0]
-        stream = get_stream(primary.api)
-
-        def summarize(context: Context) -> AsyncIterator[StreamEvent]:
-            return stream(primary, context, self.options_for(primary), self.http)
-
-        result = await compact(self.system_prompt, messages, window, summarize)
-        if result.removed and self.store is not None and self.session_id:
-            self.store.add_summary(self.session_id, result.summary, self._latest_user_seq() - 1)
-        elif result.removed:
-            self.history = list(result.messages)
-        event = Compacted(
-            result.removed, result.tokens_before, result.tokens_after, result.summarized
-        )
-        return list(result.messages), event
-
-    def _latest_user_seq(self) -> int:
-        assert self.store is not None
-        rows = self.store.transcript(self.session_id)
-        users = [r for r in rows if r.complete and r.kind == "message"
-                 and isinstance(r.message, UserMessage)]  # fmt: skip
-        return users[-1].seq if users else 0
+    def _streams(self) -> Callable[[str], StreamFn]:
+        return self.router.stream_for(self.session_id) if self.router else get_stream
 
 
 def _add(a: Usage, b: Usage) -> Usage:

@@ -12,13 +12,16 @@ from openclaw.agent.tools.base import ExecPolicy, ToolContext
 from openclaw.catalog.catalog import Catalog
 from openclaw.config.schema import Config
 from openclaw.providers.events import ThinkingLevel
+from openclaw.runtime.cooldowns import Cooldowns
 from openclaw.runtime.selection import chain_models, options_factory
+from openclaw.runtime.tokens import Calibration
 
 if TYPE_CHECKING:
     import aiohttp
 
     from openclaw.agent.mcp import McpToolbox
     from openclaw.agent.sessions import SessionStore
+    from openclaw.runtime.routing import Router
 
 __all__ = ["exec_policy", "make_agent", "mcp_toolbox", "workspace_dir"]
 
@@ -53,11 +56,20 @@ def make_agent(
     approve: Callable[[str], Awaitable[bool]] | None = None,
     use_tools: bool = True,
     max_turns: int | None = None,
+    router: Router | None = None,
 ) -> Agent:
+    """`router`: the process's pool routing (the gateway's); one is made when the catalog has
+    pools and none is given."""
     from openclaw.agent.tools import builtin_tools
     from openclaw.agent.tools.workspace import ensure_workspace
 
     models = chain_models(catalog, model)
+    if router is None and catalog.pools():
+        from openclaw.runtime.routing import Router
+
+        router = Router(catalog.pools())
+    elif router is not None:
+        router.update(catalog.pools())
     tools = builtin_tools() if use_tools and models[0].tools else []
     context = None
     toolbox = mcp_toolbox(config, frozenset(t.name for t in tools)) if tools else None
@@ -77,6 +89,10 @@ def make_agent(
         store=store,
         session_id=session_id,
         max_turns=max_turns or config.agent_defaults.maxTurns or DEFAULT_MAX_TURNS,
+        cooldowns=Cooldowns.load(state),
+        calibration=Calibration.load(state),
+        stay_with_answering_model=model is None and bool(session_id),
+        router=router,
         toolbox=toolbox,
     )
 

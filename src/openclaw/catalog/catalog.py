@@ -34,6 +34,7 @@ from openclaw.catalog.ollama_host import (
     native_base_url,
     parse_ollama_host,
 )
+from openclaw.catalog.pools import Pool, discover_pool, pool_hosts
 from openclaw.config.schema import Config, ModelEntry, Provider
 from openclaw.errors import NotFoundError
 from openclaw.providers.model import Cost, Model
@@ -57,6 +58,7 @@ class ProviderStatus:
     local: bool
     discovery: DiscoveryResult | None = None
     note: str = ""  # why it is unavailable, or what the user should know
+    pool: Pool | None = None  # several hosts serve this provider
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +83,19 @@ class Catalog:
             self._index.setdefault(_lookup_key(model.provider, model.id, model.api), model)
 
     def ollama_hosts(self) -> dict[str, str]:
-        """provider id -> base URL of every Ollama host the catalog knows."""
-        return {s.id: s.base_url for s in self.providers.values() if s.api == "ollama"}
+        """provider id -> base URL of every Ollama host the catalog knows; each host of a pool
+        as `provider@host:port`."""
+        hosts: dict[str, str] = {}
+        for s in self.providers.values():
+            if s.pool is not None:
+                hosts.update({f"{s.id}@{h.label}": h.url for h in s.pool.hosts})
+            elif s.api == "ollama":
+                hosts[s.id] = s.base_url
+        return hosts
+
+    def pools(self) -> dict[str, Pool]:
+        """provider id -> its pool, for each provider served by several hosts."""
+        return {s.id: s.pool for s in self.providers.values() if s.pool is not None}
 
     def available(self) -> list[Model]:
         return [m for m in self.models if self.providers[m.provider].available]
@@ -219,7 +232,8 @@ def _explicit_provider(
     """A `models.providers.<pid>` entry: exactly its models (a built-in cloud provider without a
     `models` list keeps the built-in ones; listed entries override them by id)."""
     api = _default_api(pid, provider, builtins)
-    base = provider.baseUrl or _default_base_url(pid, api, env, builtins)
+    hosts = pool_hosts(provider) if api == "ollama" else ()
+    base = hosts[0].url if hosts else provider.baseUrl or _default_base_url(pid, api, env, builtins)
     if api == "ollama":
         base = native_base_url(base)
     builtin = builtins.get(pid)
@@ -228,7 +242,7 @@ def _explicit_provider(
     local = api == "ollama" or is_local_url(base)
     available = local or key is not None
     note = "" if available else f"no API key (set {env_var or 'apiKey in the provider entry'})"
-    if api == "ollama" and not provider.models:
+    if api == "ollama" and not provider.models and not hosts:
         note = (
             "explicit entry lists no models, and an explicit entry switches discovery off:"
             " add models to it, or remove it to discover models automatically"
@@ -282,8 +296,20 @@ async def build_catalog(
         )
     statuses: dict[str, ProviderStatus] = {"ollama": implicit} if implicit else {}
     models: list[Model] = []
+    pool_jobs: dict[str, asyncio.Future[tuple[Pool, list[Model]]]] = {}
     for pid, provider in config.providers.items():
         statuses[pid], found = _explicit_provider(pid, provider, config, env, state, builtins)
+        models += found
+        if statuses[pid].api == "ollama" and pool_hosts(provider):
+            cache = ShowCache(show_cache_path(state))
+            pool_jobs[pid] = asyncio.ensure_future(
+                discover_pool(http, pid, provider, tuple(found), cache, discover=discover)
+            )
+    for pid, pool_job in pool_jobs.items():
+        pool, found = await pool_job
+        up = [r for r in pool.discovery if r.reachable]
+        note = "" if up else "; ".join(r.error for r in pool.discovery)
+        statuses[pid] = replace(statuses[pid], pool=pool, available=bool(up), note=note)
         models += found
     for pid, builtin in builtins.items():
         if pid not in statuses:

@@ -27,7 +27,9 @@ __all__ = [
     "ModelEntry",
     "ModelSelection",
     "Models",
+    "PoolHost",
     "Provider",
+    "Sessions",
     "Tools",
 ]
 
@@ -105,8 +107,19 @@ class ModelEntry(_Strict):
     headers: dict[str, str] | None = None
 
 
+class PoolHost(_Strict):
+    """One Ollama host of a pool: requests spread by `weight`; a lower `priority` is used first
+    (the next tier only while every host of the better one is down or lacks the model)."""
+
+    url: str = Field(min_length=1)
+    weight: float = Field(default=1, gt=0)
+    priority: int = 0
+
+
 class Provider(_Strict):
     baseUrl: str | None = None
+    baseUrls: list[str] | None = Field(default=None, min_length=1)
+    hosts: list[PoolHost] | None = Field(default=None, min_length=1)
     apiKey: str | None = None
     api: Api | None = None
     headers: dict[str, str] | None = None
@@ -116,6 +129,22 @@ class Provider(_Strict):
     )
     batchSize: int | None = Field(default=None, gt=0)
     models: list[ModelEntry] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind_of_pool(self) -> Provider:
+        if self.baseUrls and self.hosts:
+            raise ValueError("set either `baseUrls` or `hosts`, not both (`hosts` adds weights)")
+        if (self.baseUrls or self.hosts) and self.api not in (None, "ollama"):
+            raise ValueError('a pool of hosts (`baseUrls` / `hosts`) needs `api: "ollama"`')
+        return self
+
+
+class Sessions(_Strict):
+    store: str | None = Field(
+        default=None,
+        description="where conversations are kept: a SQLite file path (the default is"
+        " <state>/sessions.sqlite) or a postgresql:// URL shared by gateway replicas",
+    )
 
 
 class Models(_Strict):
@@ -176,6 +205,7 @@ class Config(BaseModel):
     agents: Agents | None = None
     tools: Tools | None = None
     gateway: Gateway | None = None
+    sessions: Sessions | None = None
     mcp: McpConfig | None = None
     meta: Any = None
     env: Any = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
@@ -20,6 +21,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from openclaw.gateway.access_log import AccessLog
 from openclaw.gateway.activity import Activity
 from openclaw.gateway.auth import BearerAuth
 from openclaw.gateway.chat import AGENT_MODEL, start_chat
@@ -32,8 +34,14 @@ from openclaw.gateway.errors import (
     ModelNotFound,
     error_json,
 )
+from openclaw.gateway.faces import FaceKit, face_routes
 from openclaw.gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics
-from openclaw.gateway.openai_api import Completion, parse_chat_request
+from openclaw.gateway.openai_api import (
+    Completion,
+    embed_request,
+    embeddings_json,
+    parse_chat_request,
+)
 from openclaw.gateway.state import Gateway, Runtime, Shutdown
 from openclaw.runtime.health import readiness
 
@@ -81,6 +89,7 @@ async def read_json(request: Request, limit: int) -> Any:
 class _Endpoints:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
+        self.kit = FaceKit(gateway, partial(read_json, limit=gateway.max_body))
 
     async def chat_completions(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -95,6 +104,21 @@ class _Endpoints:
             return Response(status_code=499)
         completion = Completion(run.model.key, chat.include_usage)
         return ChatResponse(run, completion, chat.stream, gateway.shutdown)
+
+    async def embeddings(self, request: Request) -> Response:
+        try:
+            model, sent, base64 = embed_request(await read_json(request, self.gateway.max_body))
+            request.state.model = model
+            status, answer = await self.kit.embed(model, sent)
+        except ApiError as error:
+            self.gateway.refused(error.kind, error.message)
+            return error_response(error)
+        if status != 200 or not isinstance(answer, dict):
+            message = answer.get("error") if isinstance(answer, dict) else None
+            kind = "invalid_request_error" if status < 500 else "server_error"
+            body = error_json(f"{model}: {message or 'the embedding failed'}", kind)
+            return Response(body, status_code=status, media_type="application/json")
+        return json_response(embeddings_json(model, answer, base64))
 
     async def models(self, request: Request) -> Response:
         catalog = await self.gateway.runtime.catalog.fresh()
@@ -166,8 +190,10 @@ def create_app(
         Route("/readyz", api.readyz, methods=["GET"]),
         Route("/metrics", api.metrics, methods=["GET"]),
         *dashboard_routes(gateway),
+        Route("/v1/embeddings", api.embeddings, methods=["POST"]),
+        *face_routes(api.kit),
     ]
-    middleware = []
+    middleware = [Middleware(AccessLog)]
     if token:
 
         def refused(message: str) -> None:

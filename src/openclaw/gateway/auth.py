@@ -37,14 +37,20 @@ class BearerAuth:
             await self.app(scope, receive, send)
             return
         header = b""
+        api_key = b""  # Anthropic's clients send their key as `x-api-key`
         for name, value in scope["headers"]:
             if name == b"authorization":
                 header = value
-                break
+            elif name == b"x-api-key":
+                api_key = value
         scheme, _, given = header.partition(b" ")
         if scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), self._token):
             await self.app(scope, receive, send)
             return
+        if api_key and hmac.compare_digest(api_key.strip(), self._token):
+            await self.app(scope, receive, send)
+            return
+        header = header or api_key
         refusal = Unauthorized(
             "missing or wrong API key: send `Authorization: Bearer <token>` with the token in"
             " gateway.auth.token (the OpenAI SDK sends its api_key this way)"

@@ -12,20 +12,25 @@ Either way the run yields text, thinking and tool-call events, then one `Answere
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from difflib import get_close_matches
+from typing import TYPE_CHECKING
 
 from openclaw.agent.events import (
     AgentDone,
     AgentEvent,
     AgentFailed,
+    Compacted,
     ToolEnd,
     ToolStart,
     TurnEnd,
     TurnStart,
 )
+from openclaw.catalog.catalog import Catalog
 from openclaw.catalog.model import ModelRef
 from openclaw.errors import UserError
 from openclaw.gateway.activity import FinishedRequest
@@ -43,15 +48,20 @@ from openclaw.providers.events import (
     TextDelta,
     ThinkingDelta,
     ToolCallEvent,
+    ToolResultMessage,
     Usage,
     UserMessage,
 )
 from openclaw.providers.model import Model
 from openclaw.runtime.fallback import Attempt, FallbackChain, Retry, Switch
 
+if TYPE_CHECKING:
+    from openclaw.agent.sessions import SessionStore
+
 __all__ = ["AGENT_MODEL", "Answered", "ChatEvent", "ChatRun", "Failed", "start_chat"]
 
 AGENT_MODEL = "openclaw"
+log = logging.getLogger("openclaw.gateway")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +111,8 @@ class ChatRun:
         self.model = model  # the first model asked
         self.reason = ""  # why it was stopped: "disconnected" or "shutdown"
         self.stop_by_cancel = abort is None
+        self.ttft: float | None = None  # seconds to the first token, once there was one
+        self.answered_by = model.key  # the model that answered last (after any fallback)
         self._source = source
         self._abort = abort
         self._started = started
@@ -134,6 +146,7 @@ class ChatRun:
                 yield event
         finally:
             metrics.stream_ended()
+            self.ttft, self.answered_by = first, model
             self._record(model, first, final)
 
     def _record(self, model: str, first: float | None, final: Answered | Failed | None) -> None:
@@ -167,12 +180,18 @@ async def start_chat(gateway: Gateway, request: ChatRequest, started: float) -> 
             "the gateway is shutting down: send the request again once it is back",
             code="shutting_down",
         )
-    if request.model == AGENT_MODEL:
+    if request.model == AGENT_MODEL and not _client_runs_tools(request.context):
         abort = asyncio.Event()
         model, events = _agent_run(gateway, request, abort)
         return ChatRun(gateway, model, events, started, abort)
     model, events = await _model_run(gateway, request)
     return ChatRun(gateway, model, events, started)
+
+
+def _client_runs_tools(context: Context) -> bool:
+    """A client that sends its own tools (or a tool's result) runs them itself: `openclaw` is
+    then the configured models as one endpoint, with fallback, and its tool calls go back."""
+    return bool(context.tools) or isinstance(context.messages[-1], ToolResultMessage)
 
 
 def _with_request(
@@ -183,6 +202,7 @@ def _with_request(
             base(model),
             temperature=request.temperature,
             max_tokens=request.max_tokens,
+            sampling=request.sampling,
             abort=abort,
         )
 
@@ -224,10 +244,18 @@ async def _resolve(gateway: Gateway, ref: str) -> Model:
 async def _model_run(
     gateway: Gateway, request: ChatRequest
 ) -> tuple[Model, AsyncIterator[ChatEvent]]:
-    from openclaw.runtime.selection import options_factory
+    from openclaw.runtime.selection import chain_models, options_factory
 
     runtime = gateway.runtime
-    model = await _resolve(gateway, request.model)
+    if request.model == AGENT_MODEL:
+        try:
+            models = chain_models(runtime.catalog.current)
+        except UserError as error:
+            raise Unavailable(str(error), code="no_model_available") from None
+        model = models[0]
+    else:
+        model = await _resolve(gateway, request.model)
+        models = [model, *_fallbacks(runtime.catalog.current, model)]
     if request.context.tools and not model.tools:
         raise InvalidRequest(
             f"{model.key} does not take tools (its entry says `tools: false`):"
@@ -235,14 +263,25 @@ async def _model_run(
             param="tools",
         )
     base = options_factory(runtime.catalog.current, runtime.config, request.thinking)
-    chain = FallbackChain([model], runtime.http, _with_request(base, request, None))
+    options = _with_request(base, request, None)
+    chain = FallbackChain(models, runtime.http, options, stream_for=runtime.routing())
     return model, _chain_events(chain, request.context)
+
+
+def _fallbacks(catalog: Catalog, model: Model) -> list[Model]:
+    """The configured fallbacks behind a model the client named, when it is the configured
+    primary or one of its fallbacks (a model outside the chain answers alone)."""
+    selection = catalog.selection()
+    chain = [m for m in (selection.primary, *selection.fallbacks) if m is not None]
+    if model not in chain:
+        return []
+    return [m for m in chain if m != model and catalog.providers[m.provider].available]
 
 
 async def _chain_events(chain: FallbackChain, context: Context) -> AsyncIterator[ChatEvent]:
     async for event in chain.run(context):
         match event:
-            case Start():
+            case Start() | Compacted():  # a plain chain is not prepared, so never compacts
                 continue
             case Done(message=message):
                 yield Answered(message, tuple(chain.attempts))
@@ -274,12 +313,6 @@ def _agent_run(
             f"`{AGENT_MODEL}` takes text only for now: send images to a catalog model",
             param="messages",
         )
-    if context.tools:
-        raise InvalidRequest(
-            f"`{AGENT_MODEL}` runs its own built-in tools: send client tools to a catalog"
-            " model (e.g. ollama/qwen3:8b) instead",
-            param="tools",
-        )
     try:
         agent = make_agent(
             runtime.catalog.current,
@@ -287,18 +320,40 @@ def _agent_run(
             runtime.state_dir,
             runtime.http,
             thinking=request.thinking,
+            router=runtime.router,
         )
     except UserError as error:
         raise Unavailable(str(error), code="no_model_available") from None
     system = agent.system_prompt + (f"\n\n{context.system}" if context.system else "")
+    store, session_id = _new_session(gateway, context, agent.models[0].key)
     agent = replace(
         agent,
         system_prompt=system,
         history=list(context.messages[:-1]),
         options_for=_with_request(agent.options_for, request, abort),
         abort=abort,
+        store=store,
+        session_id=session_id,
     )
     return agent.models[0], _agent_events(agent.run(last.content))
+
+
+def _new_session(gateway: Gateway, context: Context, model: str) -> tuple[SessionStore | None, str]:
+    """A session holding the conversation the client sent so far (its last message is added
+    by the agent as it runs), so each agent run is in `openclaw sessions`."""
+    store = gateway.sessions.store(gateway.runtime.state_dir)
+    if store is None:
+        return None, ""
+    last = context.messages[-1]
+    title = last.content if isinstance(last, UserMessage) else ""
+    try:
+        session_id = store.create(title=f"[gateway] {title}", model=model)
+        for message in context.messages[:-1]:
+            store.append(session_id, message)
+    except (UserError, OSError, sqlite3.Error) as error:
+        log.error("this agent run is not stored as a session: %s", error)
+        return None, ""
+    return store, session_id
 
 
 async def _agent_events(run: AsyncIterator[AgentEvent]) -> AsyncIterator[ChatEvent]:

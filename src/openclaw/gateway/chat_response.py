@@ -13,19 +13,24 @@ from __future__ import annotations
 import asyncio
 import json
 from contextlib import aclosing
+from typing import Any, Protocol
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from openclaw.agent.events import ToolStart
 from openclaw.gateway.chat import Answered, ChatRun, Failed
-from openclaw.gateway.errors import error_json
-from openclaw.gateway.openai_api import Completion
 from openclaw.gateway.state import Shutdown
-from openclaw.providers.events import TextDelta, ThinkingDelta, ToolCallEvent
+from openclaw.providers.events import (
+    AssistantMessage,
+    TextDelta,
+    ThinkingDelta,
+    ToolCall,
+    ToolCallEvent,
+)
 from openclaw.runtime.fallback import Switch
 
-__all__ = ["ABORT_GRACE", "ChatResponse", "failure_status"]
+__all__ = ["ABORT_GRACE", "ChatResponse", "Encoder", "failure_status"]
 
 ABORT_GRACE = 1.0  # seconds an aborted run has to end by itself before it is cancelled
 SSE_HEADERS = [
@@ -50,6 +55,25 @@ _FAILURES: dict[str, tuple[int, str, str | None]] = {
     "context_overflow": (400, "invalid_request_error", "context_length_exceeded"),
     "max_turns": (500, "server_error", "max_turns"),
 }
+
+
+RETRY_AFTER = b"1"  # seconds a client is told to wait after a 429 or 503
+
+
+class Encoder(Protocol):
+    """One dialect's answer: a face's conversion of the run's events into its bytes."""
+
+    model: str
+    stream_headers: list[tuple[bytes, bytes]]
+
+    def role(self) -> bytes: ...  # what a stream starts with
+    def text(self, text: str) -> bytes: ...
+    def thinking(self, text: str) -> bytes: ...
+    def tool_call(self, call: ToolCall) -> bytes: ...
+    def finish(self, message: AssistantMessage) -> bytes: ...
+    def error(self, message: str, type_: str, code: str | None) -> bytes: ...  # mid-stream
+    def whole(self, message: AssistantMessage) -> dict[str, Any]: ...
+    def failure(self, status: int, message: str, type_: str, code: str | None) -> bytes: ...
 
 
 def failure_status(failed: Failed, reason: str) -> tuple[int, str, str | None, str]:
@@ -87,7 +111,8 @@ class _Output:
         await self._call({"type": "http.response.body", "body": data, "more_body": not last})
 
     async def whole(self, status: int, body: bytes) -> None:
-        await self.start(status, JSON_HEADERS)
+        retry = [(b"retry-after", RETRY_AFTER)] if status in (429, 503) else []
+        await self.start(status, JSON_HEADERS + retry)
         await self.write(body, last=True)
 
     async def _call(self, message: dict[str, object]) -> None:
@@ -107,9 +132,7 @@ class ChatResponse(Response):
     if it has not ended `ABORT_GRACE` seconds later (at once for a plain model request), the
     task is cancelled and the answer ended here."""
 
-    def __init__(
-        self, run: ChatRun, completion: Completion, stream: bool, shutdown: Shutdown
-    ) -> None:
+    def __init__(self, run: ChatRun, completion: Encoder, stream: bool, shutdown: Shutdown) -> None:
         self.run = run
         self.completion = completion
         self.stream = stream
@@ -153,6 +176,7 @@ class ChatResponse(Response):
             task.uncancel()  # we cancelled the run ourselves: end the answer cleanly
             await self._end_after_cancel(out)
         finally:
+            scope.setdefault("state", {})["chat_run"] = self.run  # for the access log
             forget()
             watcher.cancel()
             if backstop is not None:
@@ -160,7 +184,8 @@ class ChatResponse(Response):
 
     async def _end_after_cancel(self, out: _Output) -> None:
         if not out.started:
-            await out.whole(503, error_json(SHUTTING_DOWN, "server_error", "shutting_down"))
+            body = self.completion.failure(503, SHUTTING_DOWN, "server_error", "shutting_down")
+            await out.whole(503, body)
         elif not out.ended:
             await out.write(
                 self.completion.error(SHUTTING_DOWN, "server_error", "shutting_down"), last=True
@@ -169,7 +194,7 @@ class ChatResponse(Response):
     async def _send(self, out: _Output, data: bytes = b"", *, last: bool = False) -> None:
         """Write SSE data; the first write sends the headers and the role chunk with it."""
         if not out.started:
-            await out.start(200, SSE_HEADERS)
+            await out.start(200, self.completion.stream_headers)
             data = self.completion.role() + data
         if data or last:
             await out.write(data, last=last)
@@ -197,9 +222,10 @@ class ChatResponse(Response):
                         if out.started:
                             await out.write(completion.error(text, type_, code), last=True)
                         else:
-                            await out.whole(status, error_json(text, type_, code))
+                            await out.whole(status, completion.failure(status, text, type_, code))
 
     async def _whole(self, out: _Output) -> None:
+        completion = self.completion
         async with aclosing(self.run.events()) as events:
             async for event in events:
                 match event:
@@ -208,4 +234,4 @@ class ChatResponse(Response):
                         await out.whole(200, body.encode())
                     case Failed() as failed:
                         status, type_, code, text = failure_status(failed, self.run.reason)
-                        await out.whole(status, error_json(text, type_, code))
+                        await out.whole(status, completion.failure(status, text, type_, code))

@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from openclaw.gateway.errors import InvalidRequest, error_body
+from openclaw.gateway.errors import InvalidRequest, error_body, error_json
 from openclaw.providers.events import (
     AssistantMessage,
     Context,
     Message,
+    Sampling,
     StopReason,
     ThinkingLevel,
     ToolCall,
@@ -28,7 +29,16 @@ from openclaw.providers.events import (
     UserMessage,
 )
 
-__all__ = ["DONE", "ChatRequest", "Completion", "finish_reason", "parse_chat_request", "sse"]
+__all__ = [
+    "DONE",
+    "ChatRequest",
+    "Completion",
+    "finish_reason",
+    "parse_chat_request",
+    "parse_sampling",
+    "response_format",
+    "sse",
+]
 
 DONE = b"data: [DONE]\n\n"
 _EFFORT: dict[str, ThinkingLevel] = {
@@ -50,6 +60,7 @@ class ChatRequest:
     temperature: float | None = None
     max_tokens: int | None = None
     thinking: ThinkingLevel | None = None
+    sampling: Sampling = field(default_factory=Sampling)
 
 
 def _fail(message: str, param: str) -> InvalidRequest:
@@ -211,6 +222,56 @@ def _flag(body: dict[str, Any], name: str, param: str | None = None) -> bool:
     return bool(value)
 
 
+def _stop(value: Any, name: str = "stop") -> tuple[str, ...]:
+    if value is None:
+        return ()
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise _fail(f"`{name}` must be a string or a list of strings", name)
+    if len(values) > 16:
+        raise _fail(f"`{name}` takes at most 16 sequences", name)
+    return tuple(values)
+
+
+def _seed(body: dict[str, Any]) -> int | None:
+    value = body.get("seed")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise _fail("`seed` must be an integer", "seed")
+    return value
+
+
+def response_format(value: Any, param: str = "response_format") -> tuple[Any, str]:
+    """(`"json"`, a JSON Schema or None; the schema's name) from an OpenAI `response_format`."""
+    if value is None:
+        return None, "answer"
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind == "text":
+        return None, "answer"
+    if kind == "json_object":
+        return "json", "answer"
+    if kind == "json_schema":
+        spec = value.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        if not isinstance(schema, dict):
+            raise _fail(f"`{param}.json_schema.schema` must be a JSON Schema object", param)
+        name = spec.get("name") if isinstance(spec, dict) else None
+        return schema, name if isinstance(name, str) and name else "answer"
+    raise _fail(f"`{param}.type` must be text, json_object or json_schema", param)
+
+
+def parse_sampling(body: dict[str, Any], output: Any = None, name: str = "answer") -> Sampling:
+    """`top_p`, `stop`, `seed` and the penalties, checked; `output` as `response_format` gave."""
+    return Sampling(
+        top_p=_number(body, "top_p", 0, 1),
+        stop=_stop(body.get("stop")),
+        seed=_seed(body),
+        presence_penalty=_number(body, "presence_penalty", -2, 2),
+        frequency_penalty=_number(body, "frequency_penalty", -2, 2),
+        output=output,
+        schema_name=name,
+    )
+
+
 def parse_chat_request(body: Any) -> ChatRequest:
     """Validate a `/v1/chat/completions` body; unknown fields are ignored, as OpenAI's
     compatible servers do."""
@@ -240,6 +301,7 @@ def parse_chat_request(body: Any) -> ChatRequest:
         temperature=_number(body, "temperature", 0, 2),
         max_tokens=_max_tokens(body),
         thinking=_EFFORT[effort] if effort is not None else None,
+        sampling=parse_sampling(body, *response_format(body.get("response_format"))),
     )
 
 
@@ -274,8 +336,17 @@ def sse(data: dict[str, Any]) -> bytes:
     )
 
 
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
 class Completion:
     """One answer's id, time and model, and the JSON or SSE events that carry it."""
+
+    stream_headers = SSE_HEADERS
 
     def __init__(self, model: str, include_usage: bool = False) -> None:
         self.id = f"chatcmpl-{secrets.token_hex(12)}"
@@ -355,3 +426,56 @@ class Completion:
     def error(self, message: str, type_: str, code: str | None) -> bytes:
         """An error after the answer started: an `error` event, then `[DONE]`."""
         return sse(error_body(message, type_, code)) + DONE
+
+    def failure(self, status: int, message: str, type_: str, code: str | None) -> bytes:
+        """The body of an error answered instead of the answer."""
+        return error_json(message, type_, code)
+
+
+# --- embeddings -----------------------------------------------------------------------------
+
+
+def embed_request(body: Any) -> tuple[str, dict[str, Any], bool]:
+    """A `/v1/embeddings` body as (model, Ollama `/api/embed` body, base64 wanted)."""
+    if not isinstance(body, dict):
+        raise _fail("the request body must be a JSON object", "body")
+    model, raw = body.get("model"), body.get("input")
+    if not isinstance(model, str) or not model.strip():
+        raise _fail(
+            "`model` is required: an Ollama embedding model such as nomic-embed-text", "model"
+        )
+    inputs = [raw] if isinstance(raw, str) else raw
+    if not isinstance(inputs, list) or not inputs or not all(isinstance(i, str) for i in inputs):
+        raise _fail(
+            "`input` must be a string or a list of strings (token arrays are not taken)", "input"
+        )
+    encoding = body.get("encoding_format") or "float"
+    if encoding not in ("float", "base64"):
+        raise _fail("`encoding_format` must be float or base64", "encoding_format")
+    sent: dict[str, Any] = {"input": inputs}
+    dimensions = body.get("dimensions")
+    if dimensions is not None:
+        if isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1:
+            raise _fail("`dimensions` must be a positive integer", "dimensions")
+        sent["dimensions"] = dimensions
+    return model.strip(), sent, encoding == "base64"
+
+
+def embeddings_json(model: str, answer: dict[str, Any], base64: bool) -> dict[str, Any]:
+    """Ollama's `/api/embed` answer in OpenAI's shape."""
+    import base64 as b64
+    import struct
+
+    data = []
+    for n, vector in enumerate(answer.get("embeddings") or []):
+        value: Any = vector
+        if base64:
+            value = b64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+        data.append({"object": "embedding", "index": n, "embedding": value})
+    tokens = int(answer.get("prompt_eval_count") or 0)
+    return {
+        "object": "list",
+        "data": data,
+        "model": model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }

@@ -278,7 +278,10 @@ async def run_gateway(
 ) -> None:
     """Check the bind address, listen, build the catalog, serve until stopped."""
     from openclaw.catalog.catalog import build_catalog
+    from openclaw.gateway.reload import operations
     from openclaw.http import open_http
+    from openclaw.paths import config_path
+    from openclaw.runtime.routing import Router
 
     check_bind(settings.host, settings.token)
     sock = open_socket(settings.host, settings.port)
@@ -288,8 +291,10 @@ async def run_gateway(
             catalog = await build_catalog(config, env, state, http)
             source = catalog_source(config, env, state, http, catalog, settings.catalog_ttl)
             shutdown = Shutdown()
+            router = Router(catalog.pools())
+            router.start(http)
             app = create_app(
-                Runtime(config, env, state, http, source),
+                Runtime(config, env, state, http, source, router),
                 token=settings.token,
                 max_body=settings.max_body,
                 shutdown=shutdown,
@@ -298,8 +303,10 @@ async def run_gateway(
             url = _url(sock)
             _load_what_answers_need()
             try:
-                await server.serve(sock, lambda: on_started(server, url))
+                async with operations(app.state.gateway, config_path(env)):
+                    await server.serve(sock, lambda: on_started(server, url))
             finally:
+                await router.close()
                 await source.close()
     finally:
         sock.close()

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,10 +18,21 @@ from openclaw.config.schema import Config
 if TYPE_CHECKING:
     import aiohttp
 
+    from openclaw.agent.sessions import SessionStore
     from openclaw.gateway.activity import Activity
     from openclaw.gateway.metrics import GatewayMetrics
+    from openclaw.providers.registry import StreamFn
+    from openclaw.runtime.routing import Router
 
-__all__ = ["CATALOG_TTL", "CatalogSource", "Gateway", "Runtime", "Shutdown", "catalog_source"]
+__all__ = [
+    "CATALOG_TTL",
+    "CatalogSource",
+    "Gateway",
+    "Runtime",
+    "SessionLog",
+    "Shutdown",
+    "catalog_source",
+]
 
 CATALOG_TTL = 10.0  # seconds a catalog is used before it is rebuilt (newly pulled models appear)
 MISS_AGE = 1.0  # an unknown model rebuilds a catalog older than this (seconds)
@@ -79,6 +91,14 @@ class CatalogSource:
             self._built_at = self._clock()
             self._rebuild = None
 
+    async def rebuild_with(self, build: Callable[[], Awaitable[Catalog]]) -> None:
+        """Build the catalog the new way from now on, starting now (after a config reload)."""
+        if self._rebuild is not None:
+            await asyncio.shield(self._rebuild)
+        self._build = build
+        self._built_at = -math.inf
+        await self.fresh()
+
     async def close(self) -> None:
         if self._rebuild is not None:
             self._rebuild.cancel()
@@ -102,15 +122,26 @@ def catalog_source(
     return CatalogSource(catalog, build, ttl)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Runtime:
-    """Everything the gateway serves from, built once by the caller (CLI or test)."""
+    """Everything the gateway serves from, built once by the caller (CLI or test); `config`
+    is replaced when the file is reloaded."""
 
     config: Config
     env: Mapping[str, str]
     state_dir: Path
     http: aiohttp.ClientSession
     catalog: CatalogSource
+    router: Router | None = None  # pools of Ollama hosts: which host answers each request
+
+    def routing(self, session: str = "") -> Callable[[str], StreamFn]:
+        """Stream functions routed through the pools of the current catalog."""
+        if self.router is None:
+            from openclaw.providers.registry import get_stream
+
+            return get_stream
+        self.router.update(self.catalog.current.pools())
+        return self.router.stream_for(session)
 
 
 class Shutdown:
@@ -149,6 +180,32 @@ class Shutdown:
         return lambda: self._callbacks.discard(callback)
 
 
+class SessionLog:
+    """The session database agent runs are stored in, opened on first use."""
+
+    def __init__(self) -> None:
+        self._store: SessionStore | None = None
+        self._failed = False
+
+    def store(self, state: Path) -> SessionStore | None:
+        """The store, or None when the database cannot be used (said once, in the log)."""
+        from openclaw.agent.sessions import SessionStore
+        from openclaw.errors import UserError
+
+        if self._store is None and not self._failed:
+            try:
+                self._store = SessionStore.default(state)
+            except (UserError, OSError) as error:
+                self._failed = True
+                log.error("agent runs are not stored as sessions: %s", error)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
 @dataclass(frozen=True, slots=True)
 class Gateway:
     """One app's state: the runtime, its settings, and what it measures."""
@@ -159,6 +216,7 @@ class Gateway:
     metrics: GatewayMetrics
     activity: Activity
     shutdown: Shutdown
+    sessions: SessionLog = field(default_factory=lambda: SessionLog())
 
     def refused(self, kind: str, message: str) -> None:
         """Count a request the gateway refused before any model was asked."""

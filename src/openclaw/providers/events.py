@@ -24,6 +24,7 @@ __all__ = [
     "ErrorKind",
     "Message",
     "Notice",
+    "Sampling",
     "Start",
     "StopReason",
     "StreamEvent",
@@ -116,6 +117,20 @@ class Context:
 
 
 @dataclass(frozen=True, slots=True)
+class Sampling:
+    """Settings a client may send beyond temperature, passed on where the API has them.
+    `output` is `"json"` (any JSON object) or a JSON Schema the answer must follow."""
+
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    output: str | dict[str, Any] | None = None
+    schema_name: str = "answer"
+
+
+@dataclass(frozen=True, slots=True)
 class StreamOptions:
     """Per-request settings. `None` means "the model's default"."""
 
@@ -128,6 +143,9 @@ class StreamOptions:
     first_byte_timeout: float | None = None  # None: the model's timeout_ms, else 300 s
     idle_timeout: float = 120.0
     context_cap: int = 32768  # largest num_ctx sent when no num_ctx is configured
+    token_ratio: float = 1.0  # the model's calibration of the token estimate (runtime.tokens)
+    total_timeout: float = 3600.0  # a whole answer, however it trickles
+    sampling: Sampling = field(default_factory=Sampling)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ kind. A provider only builds its request and parses the body.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -52,12 +53,18 @@ class StreamFailure(Exception):
 
 @dataclass
 class Exchange:
-    """A 2xx response being read."""
+    """A 2xx response being read.
+
+    Deadlines apply to each read, never across a `yield`: a slow consumer of the stream does not
+    use up the provider's time. The first read waits up to the first-byte deadline, later reads
+    the idle timeout, and the whole body is bounded by `total` seconds however it trickles.
+    """
 
     response: aiohttp.ClientResponse
-    deadline: asyncio.Timeout
+    first_byte_deadline: float  # loop time
     idle_timeout: float
     abort: asyncio.Event | None
+    total_deadline: float = math.inf  # loop time
     phase: str = "first byte"
 
     @property
@@ -65,15 +72,30 @@ class Exchange:
         return self.abort is not None and self.abort.is_set()
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        """The body as it arrives; each chunk pushes the idle deadline back."""
+        """The body as it arrives."""
         loop = asyncio.get_running_loop()
-        async for data in self.response.content.iter_any():
+        reader = self.response.content.iter_any().__aiter__()
+        deadline = self.first_byte_deadline
+        while True:
+            if loop.time() >= self.total_deadline:
+                self.phase = "total"
+                raise TimeoutError
+            try:
+                async with asyncio.timeout_at(min(deadline, self.total_deadline)):
+                    data = await reader.__anext__()
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                if loop.time() >= self.total_deadline:
+                    self.phase = "total"
+                raise
             self.phase = "idle"
-            self.deadline.reschedule(loop.time() + self.idle_timeout)
+            deadline = loop.time() + self.idle_timeout
             yield data
 
     async def text(self) -> str:
-        return await self.response.text()
+        async with asyncio.timeout_at(min(self.first_byte_deadline, self.total_deadline)):
+            return await self.response.text()
 
 
 def first_byte_timeout(model: Model, options: StreamOptions) -> float:
@@ -130,27 +152,31 @@ async def open_exchange(
     exchange: Exchange | None = None
     watch: asyncio.Future[Any] | None = None
     try:
-        async with asyncio.timeout(first_byte) as deadline:
+        loop = asyncio.get_running_loop()
+        first_byte_at = loop.time() + first_byte
+        async with asyncio.timeout_at(first_byte_at):
             response = await _unless_aborted(
                 http.post(url, json=body, headers=headers, timeout=timeout), options.abort
             )
             if response is None:
                 raise StreamFailure("aborted", "")
             phase = "first byte"
-            if options.abort is not None:
-                watch = asyncio.ensure_future(options.abort.wait())
-                watch.add_done_callback(lambda _: response.close())
-            async with response:
-                if response.status >= 400:
+            if response.status >= 400:
+                async with response:
                     detail = error_detail(await response.text())
-                    raise StreamFailure(
-                        kind_for_status(response.status, detail),
-                        detail,
-                        response.status,
-                        parse_retry_after(response.headers.get("Retry-After")),
-                    )
-                exchange = Exchange(response, deadline, idle, options.abort)
-                yield exchange
+                raise StreamFailure(
+                    kind_for_status(response.status, detail),
+                    detail,
+                    response.status,
+                    parse_retry_after(response.headers.get("Retry-After")),
+                )
+        if options.abort is not None:
+            watch = asyncio.ensure_future(options.abort.wait())
+            watch.add_done_callback(lambda _: response.close())
+        async with response:
+            total_at = loop.time() + options.total_timeout
+            exchange = Exchange(response, first_byte_at, idle, options.abort, total_at)
+            yield exchange
     except StreamFailure:
         raise
     except TimeoutError as error:
@@ -161,6 +187,10 @@ async def open_exchange(
             ) from error
         if phase == "idle":
             raise StreamFailure("timeout", "idle: no data", timeout=idle) from error
+        if phase == "total":
+            raise StreamFailure(
+                "timeout", "total: the answer took too long", timeout=options.total_timeout
+            ) from error
         raise StreamFailure("timeout", "no first byte", timeout=first_byte) from error
     except (ValueError, TypeError, AttributeError, KeyError) as error:
         raise StreamFailure("server", f"the server sent something unexpected: {error}") from error

@@ -7,8 +7,13 @@ What this module guarantees (see the protocol reference for why each matters):
 - an `{"error"}` line mid-stream, or a stream that ends without `done`, is an `Error` event
   carrying the partial message;
 - `options.num_ctx` is sent on every request and never varies for a model (a change reloads it);
-  a prompt that cannot fit it is refused before sending; a `prompt_eval_count` far below what was
-  sent (the server truncated silently) produces a `Notice`;
+  `truncate: false` is sent too, so a server since 0.12.4 refuses an over-long prompt (a
+  `context_overflow` error the runtime answers by compacting) instead of cutting it; a prompt that
+  cannot fit is refused before sending; on older servers, a `prompt_eval_count` far below what was
+  sent, near the window, means the server truncated silently and produces a `Notice`;
+- `num_predict` is bounded by default, so a model repeating itself forever is stopped (with a
+  notice); with tools offered, the idle timeout is as long as the first-byte one, because native
+  Ollama sends a tool call whole, and nothing arrives while a model writes a long one;
 - `think` is only sent to reasoning models; `think: false` is forwarded;
 - when tools were offered and the model wrote one as a bare JSON object, it becomes a tool call.
 """
@@ -18,6 +23,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from openclaw.providers.assembly import Assembly
@@ -38,7 +44,7 @@ from openclaw.providers.events import (
     Usage,
     UserMessage,
 )
-from openclaw.providers.http_stream import StreamFailure, open_exchange
+from openclaw.providers.http_stream import StreamFailure, first_byte_timeout, open_exchange
 from openclaw.providers.model import Model
 from openclaw.providers.tokens import estimate_context_tokens
 
@@ -47,6 +53,8 @@ if TYPE_CHECKING:
 
 __all__ = ["build_request", "effective_num_ctx", "recover_text_tool_call", "stream"]
 
+DEFAULT_NUM_PREDICT = 8192  # tokens of one answer when neither config nor caller sets a limit
+MAX_LINE = 16 * 1024 * 1024  # longest NDJSON line accepted
 TOP_LEVEL_PARAMS = ("keep_alive",)
 IGNORED_PARAMS = ("num_ctx", "streaming", "think")
 
@@ -105,7 +113,12 @@ def _message_json(message: UserMessage | AssistantMessage | ToolResultMessage) -
 def build_request(model: Model, context: Context, options: StreamOptions) -> dict[str, Any]:
     messages = [{"role": "system", "content": context.system}] if context.system else []
     messages += [_message_json(m) for m in context.messages]
-    body: dict[str, Any] = {"model": model.id, "messages": messages, "stream": True}
+    body: dict[str, Any] = {
+        "model": model.id,
+        "messages": messages,
+        "stream": True,
+        "truncate": False,  # a 400 instead of a silent cut (older servers ignore the field)
+    }
     if context.tools and model.tools:
         body["tools"] = [
             {
@@ -133,6 +146,16 @@ def build_request(model: Model, context: Context, options: StreamOptions) -> dic
         run_options["temperature"] = options.temperature
     if options.max_tokens is not None:
         run_options["num_predict"] = options.max_tokens
+    elif "num_predict" not in run_options:
+        run_options["num_predict"] = DEFAULT_NUM_PREDICT
+    sampling = options.sampling
+    for name in ("top_p", "seed", "presence_penalty", "frequency_penalty"):
+        if getattr(sampling, name) is not None:
+            run_options[name] = getattr(sampling, name)
+    if sampling.stop:
+        run_options["stop"] = list(sampling.stop)
+    if sampling.output is not None:
+        body["format"] = sampling.output
     body["options"] = run_options
     return body
 
@@ -235,6 +258,23 @@ def _parse_line(line: bytes) -> Any:
     return value
 
 
+_FIELD_TYPES: dict[str, type] = {"content": str, "thinking": str, "tool_calls": list}
+
+
+def _wrong_field(message: Any) -> str:
+    """What is wrong with a chunk's `message` ("thinking is int"), or ""."""
+    if not isinstance(message, dict):
+        return f"message is {type(message).__name__}"
+    for key, kind in _FIELD_TYPES.items():
+        value = message.get(key)
+        if value is not None and not isinstance(value, kind):
+            return f"{key} is {type(value).__name__}"
+    for call in message.get("tool_calls") or ():
+        if not isinstance(call, dict) or not isinstance(call.get("function") or {}, dict):
+            return "a tool call is not an object"
+    return ""
+
+
 def _error_detail(text: str) -> str:
     try:
         return str(json.loads(text).get("error", text))
@@ -250,7 +290,8 @@ async def stream(
     yield Start(model.key)
     body = build_request(model, context, options)
     num_ctx = body["options"]["num_ctx"]
-    sent_tokens = estimate_context_tokens(context)
+    limit = int(body["options"].get("num_predict") or 0)
+    sent_tokens = estimate_context_tokens(context, options.token_ratio)
     if sent_tokens > num_ctx:
         yield out.error(
             "context_overflow",
@@ -263,6 +304,11 @@ async def stream(
     if options.api_key and not model.local:  # a proxy in front of a remote Ollama
         headers["Authorization"] = f"Bearer {options.api_key}"
     tool_names = {t.name for t in context.tools} if model.tools else set()
+    if tool_names and not model.idle_timeout_ms:
+        # Nothing arrives while the model writes a tool call: wait as long as for a first byte.
+        options = replace(
+            options, idle_timeout=max(options.idle_timeout, first_byte_timeout(model, options))
+        )
     url = f"{model.base_url}/api/chat"
     try:
         async with open_exchange(http, url, body, headers, model, options, _error_detail) as ex:
@@ -275,14 +321,22 @@ async def stream(
             async for data in ex.chunks():
                 lines = (buffer + data).split(b"\n")
                 buffer = lines.pop()
+                if len(buffer) > MAX_LINE:
+                    yield out.error("server", f"a stream line longer than {MAX_LINE} bytes")
+                    return
                 for line in lines:
                     chunk = _parse_line(line)
                     if chunk is None:
                         continue
-                    if "error" in chunk:
-                        yield out.error("server", str(chunk["error"]))
+                    if not isinstance(chunk, dict) or "error" in chunk:
+                        problem = chunk.get("error") if isinstance(chunk, dict) else chunk
+                        yield out.error("server", str(problem))
                         return
                     message = chunk.get("message") or {}
+                    wrong = _wrong_field(message)
+                    if wrong:
+                        yield out.error("server", f"the server sent a malformed chunk ({wrong})")
+                        return
                     thinking = message.get("thinking")
                     if thinking:
                         out.thinking.append(thinking)
@@ -309,7 +363,7 @@ async def stream(
                         out.calls.append(call)
                         yield ToolCallEvent(call)
                     if chunk.get("done"):
-                        for event in _finish(out, chunk, tool_names, sent_tokens, num_ctx):
+                        for event in _finish(out, chunk, tool_names, sent_tokens, num_ctx, limit):
                             yield event
                         return
             last = _parse_line(buffer)
@@ -323,12 +377,17 @@ async def stream(
         yield out.failed(failure)
 
 
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
 def _finish(
     out: _Assembly,
     chunk: dict[str, Any],
     tool_names: set[str],
     sent_tokens: int,
     num_ctx: int,
+    limit: int,
 ) -> list[StreamEvent]:
     events: list[StreamEvent] = []
     if out.held:
@@ -339,9 +398,14 @@ def _finish(
             events += [ToolCallEvent(c) for c in recovered]
         else:
             events.append(TextDelta(out.release_held()))
-    prompt = int(chunk.get("prompt_eval_count") or 0)
-    out.usage = Usage(input=prompt, output=int(chunk.get("eval_count") or 0))
-    if prompt and sent_tokens > max(prompt * 1.5, prompt + 256) and sent_tokens > num_ctx // 2:
+    prompt = _count(chunk.get("prompt_eval_count"))
+    out.usage = Usage(input=prompt, output=_count(chunk.get("eval_count")))
+    # With `truncate: false` a server since 0.12.4 refuses instead of cutting; an older one cuts
+    # to fit its window and reads at least about half of it, so a count far below the estimate
+    # but above 40% of what could fit is a cut. A much lower count is an older server counting
+    # only the uncached part of a prompt whose start it had cached: no truncation.
+    cut_floor = 0.4 * min(num_ctx, sent_tokens)
+    if prompt >= cut_floor and sent_tokens > max(prompt * 1.5, prompt + 256):
         events.append(
             Notice(
                 f"the server read only {prompt} of about {sent_tokens} prompt tokens: it cut the"
@@ -351,5 +415,13 @@ def _finish(
         )
     reason = chunk.get("done_reason")
     stop: StopReason = "tool_use" if out.calls else ("length" if reason == "length" else "stop")
+    if reason == "length" and out.usage.output >= limit > 0:
+        events.append(
+            Notice(
+                f"the answer was stopped after {limit} tokens (the model may have been repeating"
+                " itself); raise the limit with `params.num_predict` on the model entry",
+                "length",
+            )
+        )
     events.append(Done(out.message(stop)))
     return events

@@ -39,6 +39,7 @@ from openclaw.providers.events import (
     Context,
     Done,
     ErrorKind,
+    Sampling,
     Start,
     StopReason,
     StreamEvent,
@@ -127,6 +128,7 @@ def build_request(
         body["temperature"] = temperature
     if options.max_tokens is not None:
         body["max_tokens"] = options.max_tokens
+    body.update(sampling_json(options.sampling))
     if context.tools and model.tools:
         body["tools"] = [
             {
@@ -310,3 +312,19 @@ async def stream(
             yield out.error("stream_incomplete", "the stream ended without data: [DONE]")
     except StreamFailure as failure:
         yield out.failed(failure)
+
+
+def sampling_json(sampling: Sampling) -> dict[str, Any]:
+    """The client's extra settings as OpenAI fields (`response_format` for JSON output)."""
+    out: dict[str, Any] = {}
+    for name in ("top_p", "seed", "presence_penalty", "frequency_penalty"):
+        if getattr(sampling, name) is not None:
+            out[name] = getattr(sampling, name)
+    if sampling.stop:
+        out["stop"] = list(sampling.stop)
+    if sampling.output == "json":
+        out["response_format"] = {"type": "json_object"}
+    elif isinstance(sampling.output, dict):
+        schema = {"name": sampling.schema_name, "schema": sampling.output}
+        out["response_format"] = {"type": "json_schema", "json_schema": schema}
+    return out

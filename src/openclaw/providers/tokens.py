@@ -1,5 +1,11 @@
-"""A cheap prompt-size estimate (about four characters per token), used to keep prompts inside
-the context window and to notice when a server silently truncated one."""
+"""A prompt-size estimate that does not assume English.
+
+Tokenizers cut text very differently by script: a Chinese, Japanese or Korean character is about
+one token, a run of Latin letters about four characters a token, and punctuation-heavy text (JSON,
+code) between two and three. The estimate counts each class on its own and leans high, so a prompt
+it says fits does fit; `ratio` (the per-model calibration learned from the server's own counts,
+see `openclaw.runtime.tokens`) then scales it to the model's real tokenizer.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +13,70 @@ import json
 
 from openclaw.providers.events import AssistantMessage, Context, ToolResultMessage, UserMessage
 
-__all__ = ["CHARS_PER_TOKEN", "estimate_context_tokens", "estimate_text_tokens"]
+__all__ = [
+    "CHARS_PER_TOKEN",
+    "estimate_context_tokens",
+    "estimate_text_tokens",
+    "raw_context_tokens",
+]
 
-CHARS_PER_TOKEN = 4
-PER_MESSAGE = 4
+CHARS_PER_TOKEN = 3  # used to turn a token budget into characters (tool results): leans short
+PER_MESSAGE = 6
 PER_IMAGE = 768
+WORD_CHARS_PER_TOKEN = 3.2  # letters and digits of alphabetic scripts
+SYMBOLS_PER_TOKEN = 1.5  # punctuation, brackets, quotes: JSON and code are dense
+OTHER_CHARS_PER_TOKEN = 1.6  # letters of other scripts (Cyrillic, Greek, Arabic, Hebrew, Thai...)
+
+
+def _is_wide(code: int) -> bool:
+    """Han, kana, Hangul, CJK punctuation and full-width forms: about one token each."""
+    return (
+        0x2E80 <= code <= 0x9FFF
+        or 0xAC00 <= code <= 0xD7AF
+        or 0xF900 <= code <= 0xFAFF
+        or 0xFF00 <= code <= 0xFFEF
+        or 0x20000 <= code <= 0x3FFFF
+    )
 
 
 def estimate_text_tokens(text: str) -> int:
-    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+    """Tokens of `text` without calibration (never 0 for non-empty text)."""
+    if not text:
+        return 0
+    if text.isascii():
+        letters = sum(1 for c in text if c.isalnum())
+        spaces = sum(1 for c in text if c.isspace())
+        symbols = len(text) - letters - spaces
+        wide = other = 0
+    else:
+        letters = spaces = symbols = wide = other = 0
+        for char in text:
+            code = ord(char)
+            if code < 128:
+                if char.isalnum():
+                    letters += 1
+                elif char.isspace():
+                    spaces += 1
+                else:
+                    symbols += 1
+            elif _is_wide(code) or code >= 0x1F000:  # CJK, emoji
+                wide += 1
+            elif char.isspace():
+                spaces += 1
+            else:
+                other += 1
+    estimate = (
+        wide
+        + letters / WORD_CHARS_PER_TOKEN
+        + symbols / SYMBOLS_PER_TOKEN
+        + other / OTHER_CHARS_PER_TOKEN
+        + spaces / 6
+    )
+    return max(1, int(estimate + 0.999))
 
 
-def estimate_context_tokens(context: Context) -> int:
+def raw_context_tokens(context: Context) -> int:
+    """The uncalibrated estimate of a whole prompt: system, messages and tool schemas."""
     total = estimate_text_tokens(context.system) + PER_MESSAGE if context.system else 0
     for message in context.messages:
         total += PER_MESSAGE
@@ -28,9 +86,15 @@ def estimate_context_tokens(context: Context) -> int:
             case AssistantMessage(content=content, tool_calls=calls):
                 total += estimate_text_tokens(content)
                 for call in calls:
-                    total += estimate_text_tokens(call.name + json.dumps(call.arguments))
+                    total += estimate_text_tokens(call.name + json.dumps(call.arguments)) + 4
             case ToolResultMessage(content=content):
                 total += estimate_text_tokens(content)
     for tool in context.tools:
-        total += estimate_text_tokens(tool.name + tool.description + json.dumps(tool.parameters))
+        schema = json.dumps(tool.parameters, separators=(",", ":"))
+        total += estimate_text_tokens(tool.name + " " + tool.description + schema) + 10
     return total
+
+
+def estimate_context_tokens(context: Context, ratio: float = 1.0) -> int:
+    """The estimate scaled by the model's calibration `ratio` (1.0: not calibrated yet)."""
+    return int(raw_context_tokens(context) * ratio + 0.999)

@@ -1,10 +1,12 @@
 """Keeping a conversation inside the context window in effect (no silent truncation).
 
-The window in effect is what the server will really use: for native Ollama the `num_ctx` we send,
-for other APIs the model's context window. Before each request the prompt is estimated; when it
-would not leave room for the answer, the oldest turns are summarised by the model itself (keeping
-the latest user message and everything after it), or dropped when summarising fails. Oversized
-tool results are cut, with a note, before they reach the model.
+The window in effect is that of the model being tried (a fallback with a smaller window gets a
+prompt compacted for it): for native Ollama the `num_ctx` we send, for other APIs the model's
+context window. Before each request the prompt, tool schemas included, is estimated (calibrated
+for the model, see `runtime.tokens`); when it would not leave room for the answer, the oldest
+turns are summarised by the model itself (keeping the latest user message and everything after
+it), or dropped when summarising fails. An existing summary alone is never summarised again.
+Oversized tool results are cut, with a note, before they reach the model.
 """
 
 from __future__ import annotations
@@ -20,14 +22,20 @@ from openclaw.providers.events import (
     StreamEvent,
     StreamOptions,
     ToolResultMessage,
+    ToolSpec,
     UserMessage,
 )
 from openclaw.providers.model import Model
 from openclaw.providers.ollama import effective_num_ctx
-from openclaw.providers.tokens import CHARS_PER_TOKEN, estimate_context_tokens
+from openclaw.providers.tokens import (
+    CHARS_PER_TOKEN,
+    estimate_context_tokens,
+    estimate_text_tokens,
+)
 
 __all__ = [
     "SUMMARY_PREFIX",
+    "Compacted",
     "Compaction",
     "answer_reserve",
     "compact",
@@ -72,8 +80,21 @@ def cut_tool_result(text: str, cap: int) -> str:
     return f"{head}\n[... {cut} characters cut to fit the context window ...]\n{tail}"
 
 
-def needs_compaction(context: Context, window: int) -> bool:
-    return estimate_context_tokens(context) > window - answer_reserve(window)
+def needs_compaction(context: Context, window: int, ratio: float = 1.0) -> bool:
+    return estimate_context_tokens(context, ratio) > window - answer_reserve(window)
+
+
+@dataclass(frozen=True, slots=True)
+class Compacted:
+    """The conversation was compacted to fit the window of `model` (an event for the faces)."""
+
+    removed_messages: int  # older messages replaced by a summary (or dropped)
+    tokens_before: int
+    tokens_after: int
+    summarized: bool  # False: the oldest turns were dropped because summarising failed
+    cut_tool_results: int = 0  # tool results shortened
+    model: str = ""
+    window: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +105,12 @@ class Compaction:
     summarized: bool  # False: summarising failed and the old turns were dropped
     tokens_before: int
     tokens_after: int
+    cut_tool_results: int = 0
+    fits: bool = True  # False: even the latest exchange alone does not fit the window
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.removed or self.cut_tool_results)
 
 
 def _split_point(messages: Sequence[Message]) -> int:
@@ -115,16 +142,41 @@ def _as_text(messages: Sequence[Message]) -> str:
 Summarizer = Callable[[Context], AsyncIterator[StreamEvent]]
 
 
+def _tail(text: str, window: int) -> str:
+    """The end of `text`, small enough for a summarising request to fit `window`."""
+    limit = window // 2
+    tokens = estimate_text_tokens(text)
+    if tokens <= limit:
+        return text
+    return text[-max(1, len(text) * limit // tokens) :]
+
+
+def _is_summary(message: Message) -> bool:
+    return isinstance(message, UserMessage) and message.content.startswith(SUMMARY_PREFIX)
+
+
 async def compact(
-    system: str, messages: Sequence[Message], window: int, summarize: Summarizer | None
+    system: str,
+    messages: Sequence[Message],
+    window: int,
+    summarize: Summarizer | None,
+    tools: Sequence[ToolSpec] = (),
+    ratio: float = 1.0,
 ) -> Compaction:
     """Replace the oldest turns by a summary (or drop them) so the prompt fits `window`."""
-    before = estimate_context_tokens(Context(system, tuple(messages)))
+
+    def size(history: Sequence[Message]) -> int:
+        return estimate_context_tokens(Context(system, tuple(history), tuple(tools)), ratio)
+
+    before = size(messages)
+    budget = window - answer_reserve(window)
     split = _split_point(messages)
     old, kept = list(messages[:split]), list(messages[split:])
+    if len(old) == 1 and _is_summary(old[0]):
+        kept, old = [old[0], *kept], []  # a summary alone is not summarised again
     summary = ""
     if old and summarize is not None:
-        request = Context(SUMMARY_INSTRUCTIONS, (UserMessage(_as_text(old)[-window * 2 :]),))
+        request = Context(SUMMARY_INSTRUCTIONS, (UserMessage(_tail(_as_text(old), window)),))
         async for event in summarize(request):
             if isinstance(event, Done) and event.message.content.strip():
                 summary = event.message.content.strip()
@@ -134,17 +186,18 @@ async def compact(
     new: list[Message] = [UserMessage(SUMMARY_PREFIX + summary)] if old else []
     new += kept
     # Still too big (one huge exchange): cut tool results in what is kept, largest first.
-    budget = window - answer_reserve(window)
     cap = tool_result_cap(window)
-    while estimate_context_tokens(Context(system, tuple(new))) > budget and cap > 500:
-        new = [
-            ToolResultMessage(
-                m.tool_call_id, m.tool_name, cut_tool_result(m.content, cap), m.is_error
-            )
-            if isinstance(m, ToolResultMessage)
-            else m
-            for m in new
-        ]
+    cut: set[int] = set()
+    while size(new) > budget and cap > 500:
+        for index, message in enumerate(new):
+            if isinstance(message, ToolResultMessage) and len(message.content) > cap:
+                shorter = cut_tool_result(message.content, cap)
+                new[index] = ToolResultMessage(
+                    message.tool_call_id, message.tool_name, shorter, message.is_error
+                )
+                cut.add(index)
         cap //= 2
-    after = estimate_context_tokens(Context(system, tuple(new)))
-    return Compaction(tuple(new), len(old), summary, summarized, before, after)
+    after = size(new)
+    return Compaction(
+        tuple(new), len(old), summary, summarized, before, after, len(cut), after <= budget
+    )
