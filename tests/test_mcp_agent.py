@@ -229,7 +229,11 @@ async def test_a_server_that_does_not_start_is_a_notice_and_the_rest_work(
 ) -> None:
     servers = {
         "missing": {"command": "no-such-mcp-server-here", "env": {"API_TOKEN": "hunter2-secret"}},
-        "quits": {"command": "sh", "args": ["-c", "echo 'bad token' >&2; exit 1"]},
+        "quits": {
+            "command": "sh",
+            "args": ["-c", 'echo "bad token $API_TOKEN" >&2; exit 1'],
+            "env": {"API_TOKEN": "hunter2-secret-value"},
+        },
         "ok": stdio_entry(policy="allow"),
     }
     ollama.queue_chat(ChatReply(text="fine"))
