@@ -297,3 +297,25 @@ async def test_ctrl_c_during_a_call_stops_it_and_the_server(
     (end,) = ends(events)
     assert end.is_error and "interrupted" in end.result
     assert not running(records(calls_file)[0]["pid"])
+
+
+async def test_arguments_are_checked_against_the_server_schema_first(
+    ollama: OllamaEmulator, http: aiohttp.ClientSession, tmp_path: Path, calls_file: Path
+) -> None:
+    asked: list[str] = []
+
+    async def approve(what: str) -> bool:
+        asked.append(what)
+        return True
+
+    ollama.queue_chat(ChatReply(text="", tool_calls=[call("s__echo", text=5)]))
+    ollama.queue_chat(ChatReply(text="", tool_calls=[call("s__echo", words="x")]))
+    ollama.queue_chat(ChatReply(text="gave up"))
+    agent = agent_for(ollama, http, tmp_path, {"s": stdio_entry()}, approve)
+    wrong_type, missing = ends(await collect(agent, "echo"))
+    assert wrong_type.is_error and wrong_type.result == (
+        "invalid arguments for s__echo: argument 'text': 5 is not of type 'string'."
+        " Fix them and call s__echo again."
+    )
+    assert missing.is_error and "'text' is a required property" in missing.result
+    assert asked == [] and records(calls_file) == []  # nobody asked, nothing sent
