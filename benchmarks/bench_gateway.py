@@ -125,13 +125,15 @@ async def gateway_chat(http: Any, url: str, tokens: int) -> Result:
     return Result(done and seen == tokens, first, seen)
 
 
-async def load(kind: str, url: str, streams: int, tokens: int) -> list[Result]:
+async def load(
+    kind: str, url: str, streams: int, tokens: int, headers: dict[str, str]
+) -> list[Result]:
     import aiohttp
 
     chat = native_chat if kind == "direct" else gateway_chat
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=300)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers) as http:
         await asyncio.gather(*(chat(http, url, tokens) for _ in range(3)))  # warm connections
         outcomes = await asyncio.gather(
             *(chat(http, url, tokens) for _ in range(streams)), return_exceptions=True
@@ -209,12 +211,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         size = {"streams": args.streams, "tokens": args.tokens}
         with process(gateway_cmd, env) as (gateway, url):
             idle_mb = memory_mb(gateway.pid, "VmRSS")
+            # the token the gateway made on its first run, as `openclaw gateway token` prints it
+            token = (Path(state) / "gateway-token").read_text().strip()
+            headers = {"Authorization": f"Bearer {token}"}
             rounds = []
             for n in range(args.rounds):
                 order = ["direct", "gateway"] if n % 2 == 0 else ["gateway", "direct"]
                 measured = {
                     kind: summary(
-                        asyncio.run(load(kind, emu[1] if kind == "direct" else url, **size))
+                        asyncio.run(
+                            load(kind, emu[1] if kind == "direct" else url, **size, headers=headers)
+                        )
                     )
                     for kind in order
                 }

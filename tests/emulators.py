@@ -67,6 +67,7 @@ class RunningGateway:
     url: str
     server: GatewayServer
     thread: threading.Thread
+    token: str | None = None  # the token clients must send (None when auth is off)
 
     def stop(self, timeout: float = 15.0) -> None:
         self.server.stop()
@@ -98,7 +99,7 @@ def serve_gateway(settings: GatewaySettings) -> Iterator[RunningGateway]:
     assert ready.wait(15), "the gateway did not start"
     if "error" in found:
         raise found["error"]
-    running = RunningGateway(found["url"], found["server"], thread)
+    running = RunningGateway(found["url"], found["server"], thread, settings.token)
     try:
         yield running
     finally:
@@ -128,6 +129,10 @@ def start_gateway(isolated_state: Path) -> Iterator[GatewayStarter]:
             environment = {"OPENCLAW_STATE_DIR": str(isolated_state), **(env or {})}
             config = load_config(path, environment).config
             options.setdefault("port", 0)
+            if "token" not in options and "auth" not in config_text:
+                # Tests of what the gateway answers talk to it without a token; the tests of
+                # who may talk to it (test_gateway_auth, test_attacks_*) use the default.
+                options.setdefault("auth", "none")
             settings = GatewaySettings.from_config(config, environment, isolated_state, **options)
             return stack.enter_context(serve_gateway(settings))
 

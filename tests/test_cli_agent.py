@@ -69,6 +69,7 @@ def test_json_result(local_ollama: OllamaEmulator, capsys: pytest.CaptureFixture
         "toolCalls": [],
         "attempts": [{"model": "ollama/qwen3:8b", "kind": "ok", "error": None}],
         "turns": 1,
+        "error": None,
     }
 
 

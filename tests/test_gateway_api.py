@@ -391,7 +391,7 @@ async def test_tools_refused_for_a_model_without_tools(
     assert status == 400
     assert body == {
         "error": {
-            "message": "ollama/qwen3:8b does not take tools (its entry says `tools: false`):"
+            "message": "ollama/qwen3:8b does not take tools (a chat-only model):"
             " send the request without `tools`, or to another model",
             "type": "invalid_request_error",
             "param": "tools",

@@ -19,8 +19,9 @@ TOKEN = "s3cret-token-for-tests"
 CHAT = {"model": "ollama/qwen3:8b", "messages": [{"role": "user", "content": "hi"}]}
 UNAUTHORIZED = {
     "error": {
-        "message": "this gateway needs an API key: send `Authorization: Bearer <token>` with the"
-        " token in gateway.auth.token (the OpenAI SDK sends its api_key this way)",
+        "message": "this gateway needs an API key: send `Authorization: Bearer <token>` (or"
+        " `x-api-key: <token>`) with the token `openclaw gateway token` prints (the OpenAI SDK"
+        " sends its api_key this way)",
         "type": "invalid_request_error",
         "param": None,
         "code": "invalid_api_key",
@@ -29,8 +30,9 @@ UNAUTHORIZED = {
 WRONG_TOKEN = {
     "error": {
         **UNAUTHORIZED["error"],
-        "message": "missing or wrong API key: send `Authorization: Bearer <token>` with the"
-        " token in gateway.auth.token (the OpenAI SDK sends its api_key this way)",
+        "message": "missing or wrong API key: send `Authorization: Bearer <token>` (or"
+        " `x-api-key: <token>`) with the token `openclaw gateway token` prints (the OpenAI SDK"
+        " sends its api_key this way)",
     }
 }
 
@@ -139,8 +141,10 @@ def test_loopback_addresses() -> None:
 
 
 def test_cli_refuses_to_listen_beyond_loopback_without_a_token(
-    capsys: pytest.CaptureFixture[str],
+    isolated_state: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    isolated_state.mkdir(parents=True, exist_ok=True)
+    (isolated_state / "openclaw.json").write_text('{ gateway: { auth: { mode: "none" } } }')
     assert main(["gateway", "run", "--bind", "0.0.0.0", "--port", "0"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: refusing to listen on 0.0.0.0 without an auth token")
@@ -151,7 +155,9 @@ def test_config_bind_lan_without_a_token_is_refused_too(
     isolated_state: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     isolated_state.mkdir(parents=True, exist_ok=True)
-    (isolated_state / "openclaw.json").write_text('{ gateway: { bind: "lan", port: 18789 } }')
+    (isolated_state / "openclaw.json").write_text(
+        '{ gateway: { bind: "lan", port: 18789, auth: { mode: "none" } } }'
+    )
     assert main(["gateway", "run"]) == 1
     assert "refusing to listen on 0.0.0.0 without an auth token" in capsys.readouterr().err
 

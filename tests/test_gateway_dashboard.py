@@ -17,7 +17,6 @@ from tests.fakes.ollama_server import ChatReply, FakeModel, OllamaEmulator
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-TOKEN = "dashboard-token"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -39,12 +38,13 @@ def emu(ollama: OllamaEmulator) -> OllamaEmulator:
 @pytest.fixture
 def gateway(emu: OllamaEmulator, start_gateway: GatewayStarter) -> RunningGateway:
     env = {"OLLAMA_API_KEY": "ollama-local", "OLLAMA_HOST": emu.url}  # type: ignore[attr-defined]
-    return start_gateway(env=env, token=TOKEN)
+    return start_gateway(env=env, auth="token")  # the token made on first run
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as session:
+async def http(gateway: RunningGateway) -> AsyncIterator[aiohttp.ClientSession]:
+    headers = {"Authorization": f"Bearer {gateway.token}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
         yield session
 
 
@@ -137,9 +137,11 @@ def test_dashboard_in_a_browser(page: Page, gateway: RunningGateway, emu: Ollama
     page.goto(f"{gateway.url}/")
     expect(page.locator("#connection")).to_have_text(re.compile("needs its API token"))
 
-    page.fill("#token", TOKEN)
-    page.click("#token-form button")
+    # The link `openclaw gateway token --url` prints signs the page in, and leaves the
+    # address bar without the token.
+    page.goto(f"{gateway.url}/#token={gateway.token}")
     expect(page.locator("#connection")).to_have_text("connected")
+    assert page.evaluate("location.href") == f"{gateway.url}/"
     expect(page.locator("#models")).to_contain_text("ollama/qwen3:8b")
     expect(page.locator("#providers")).to_contain_text("up (")
     page.reload()  # the token is kept in localStorage

@@ -47,6 +47,7 @@ def error(message: str, param: str | None, code: str | None = None) -> dict[str,
 async def send(
     http: aiohttp.ClientSession, gateway: RunningGateway, data: Any, **kwargs: Any
 ) -> tuple[int, Any]:
+    kwargs.setdefault("headers", {"Content-Type": "application/json"})
     async with http.post(f"{gateway.url}/v1/chat/completions", data=data, **kwargs) as response:
         assert response.headers["Content-Type"] == "application/json"
         return response.status, await response.json()

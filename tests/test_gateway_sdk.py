@@ -10,7 +10,6 @@ import pytest
 from tests.emulators import GatewayStarter, RunningGateway
 from tests.fakes.ollama_server import ChatReply, FakeModel, OllamaEmulator
 
-TOKEN = "sdk-test-token"
 MODEL = "ollama/qwen3:8b"
 WEATHER_TOOL = {
     "type": "function",
@@ -35,12 +34,14 @@ def emu(ollama: OllamaEmulator) -> OllamaEmulator:
 @pytest.fixture
 def gateway(emu: OllamaEmulator, start_gateway: GatewayStarter) -> RunningGateway:
     env = {"OLLAMA_API_KEY": "ollama-local", "OLLAMA_HOST": emu.url}  # type: ignore[attr-defined]
-    return start_gateway(env=env, token=TOKEN)
+    return start_gateway(env=env, auth="token")  # the token made on first run
 
 
 @pytest.fixture
 def client(gateway: RunningGateway) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=TOKEN, max_retries=0, timeout=10)
+    return openai.OpenAI(
+        base_url=f"{gateway.url}/v1", api_key=gateway.token, max_retries=0, timeout=10
+    )
 
 
 def test_plain_completion(client: openai.OpenAI, emu: OllamaEmulator) -> None:

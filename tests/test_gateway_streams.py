@@ -197,7 +197,7 @@ def test_cli_serves_until_sigterm(isolated_state: Path, emu: OllamaEmulator) -> 
             process.kill()
             process.communicate()
     assert process.returncode == 0, err
-    assert "auth       off (loopback only)" in err
+    assert "auth       token required (`openclaw gateway token` prints it" in err
     assert "agent primary: ollama/qwen3:8b" in err
     assert err.endswith("shutting down\ngateway stopped\n")
 

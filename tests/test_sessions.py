@@ -298,8 +298,13 @@ def test_a_database_from_a_newer_version_is_refused(db_path: Path) -> None:
 def test_a_file_that_is_not_a_database_is_reported(db_path: Path) -> None:
     db_path.parent.mkdir(parents=True)
     db_path.write_bytes(b"this is not sqlite, just some text that is long enough" * 40)
-    with pytest.raises(UserError, match=r"cannot open the session database.*Move the file aside"):
+    before = db_path.read_bytes()
+    with pytest.raises(UserError, match=r"cannot open the session database") as raised:
         SessionStore(db_path)
+    message = str(raised.value)
+    assert "is damaged" in message and f"cp {db_path} {db_path}.bak" in message
+    assert "never delete it" in message and "rm " not in message
+    assert db_path.read_bytes() == before  # the file is left as it was
 
 
 def test_files_are_private(db_path: Path) -> None:

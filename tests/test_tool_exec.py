@@ -26,6 +26,10 @@ async def run(ctx: ToolContext, command: str, **arguments: Any) -> tuple[str, bo
     return await run_tool(TOOLS, "exec", {"command": command, **arguments}, ctx)
 
 
+# The command's process group (the wrapper's, which the shell shares): field 5 of its stat.
+GROUP = "cut -d' ' -f5 /proc/$$/stat"
+
+
 def running_in_group(group: int) -> list[int]:
     """Processes of process group `group` that have not exited (zombies do not count)."""
     members = []
@@ -96,7 +100,7 @@ async def test_output_is_capped_keeping_head_and_tail(tmp_path: Path) -> None:
 
 async def test_timeout_kills_the_whole_group(tmp_path: Path) -> None:
     ctx = ToolContext(workspace=tmp_path, exec_policy=ALLOW)
-    result, is_error = await run(ctx, "sleep 30 & echo $$; sleep 30", timeout=0.5)
+    result, is_error = await run(ctx, "sleep 30 & " + GROUP + "; sleep 30", timeout=0.5)
     assert is_error
     group, note = result.split("\n", 1)
     assert note == (
@@ -108,7 +112,7 @@ async def test_timeout_kills_the_whole_group(tmp_path: Path) -> None:
 
 async def test_default_timeout_comes_from_the_policy(tmp_path: Path) -> None:
     ctx = ToolContext(workspace=tmp_path, exec_policy=ExecPolicy(policy="allow", timeout=0.3))
-    result, is_error = await run(ctx, "echo $$; sleep 30")
+    result, is_error = await run(ctx, GROUP + "; sleep 30")
     assert is_error
     assert "[timed out after 0.3 s;" in result
     assert_group_gone(int(result.split("\n", 1)[0]))
@@ -116,7 +120,7 @@ async def test_default_timeout_comes_from_the_policy(tmp_path: Path) -> None:
 
 async def test_background_leftovers_do_not_outlive_the_command(tmp_path: Path) -> None:
     ctx = ToolContext(workspace=tmp_path, exec_policy=ALLOW)
-    result, is_error = await run(ctx, "sleep 30 & echo $$")
+    result, is_error = await run(ctx, "sleep 30 & " + GROUP)
     assert not is_error
     group, status = result.split("\n", 1)
     assert status == "[exit code 0]"
@@ -128,7 +132,7 @@ async def test_abort_kills_the_group(tmp_path: Path) -> None:
     os.mkfifo(ready)
     abort = asyncio.Event()
     ctx = ToolContext(workspace=tmp_path, exec_policy=ALLOW, abort=abort)
-    call = asyncio.ensure_future(run(ctx, "echo $$ > ready; echo started; sleep 30"))
+    call = asyncio.ensure_future(run(ctx, GROUP + " > ready; echo started; sleep 30"))
     group = int(await asyncio.to_thread(ready.read_text))  # returns once the shell has written
     abort.set()
     result, is_error = await call
@@ -151,7 +155,7 @@ async def test_cancelling_the_call_kills_the_group(tmp_path: Path) -> None:
     ready = tmp_path / "ready"
     os.mkfifo(ready)
     ctx = ToolContext(workspace=tmp_path, exec_policy=ALLOW)
-    call = asyncio.ensure_future(run(ctx, "echo $$ > ready; sleep 30"))
+    call = asyncio.ensure_future(run(ctx, GROUP + " > ready; sleep 30"))
     group = int(await asyncio.to_thread(ready.read_text))  # returns once the shell has written
     call.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -17,8 +17,7 @@ from starlette.routing import Route
 
 from openclaw.agent.tools import builtin_tools, run_tool
 from openclaw.agent.tools import web_fetch as web_fetch_module
-from openclaw.agent.tools.base import ToolContext
-from openclaw.agent.tools.html_text import html_to_text
+from openclaw.agent.tools.base import ToolContext, WebFetchPolicy
 from tests.fakes.serve import serve_in_thread
 
 TOOLS = {tool.name: tool for tool in builtin_tools()}
@@ -118,7 +117,9 @@ def site() -> Iterator[str]:
 @pytest.fixture
 async def ctx(tmp_path: Path) -> AsyncIterator[ToolContext]:
     async with aiohttp.ClientSession() as http:
-        yield ToolContext(workspace=tmp_path, http=http)
+        # The test site is on loopback, which web_fetch refuses unless the user allows it.
+        policy = WebFetchPolicy(policy="allow", allow=("127.0.0.1",))
+        yield ToolContext(workspace=tmp_path, http=http, web_fetch=policy)
 
 
 async def fetch(ctx: ToolContext, url: str, **arguments: Any) -> tuple[str, bool]:
@@ -210,22 +211,3 @@ async def test_only_http_and_https(ctx: ToolContext, url: str) -> None:
     text, is_error = await fetch(ctx, url)
     assert is_error
     assert text == f"{url!r} is not an http or https address; web_fetch only fetches those"
-
-
-async def test_without_a_session(tmp_path: Path) -> None:
-    text, is_error = await fetch(ToolContext(workspace=tmp_path), "http://127.0.0.1:9/")
-    assert is_error
-    assert "not available in this run" in text
-
-
-def test_html_to_text_edge_cases() -> None:
-    assert html_to_text("") == ""
-    assert html_to_text("<p>a</p><p>b</p>") == "a\n\nb"
-    assert html_to_text("<a href='javascript:x()'>js</a> <a href='/x'>x</a>", "http://h/") == (
-        "js x (http://h/x)"
-    )
-    assert html_to_text("<a href='http://h/'>http://h/</a>") == "http://h/"
-    assert html_to_text("<ol><li>a<li>b</ol>after") == "- a\n- b\n\nafter"
-    assert html_to_text("<div>unclosed <script>never closed") == "unclosed"
-    assert html_to_text("<title>Only title</title>") == "Only title"
-    assert html_to_text("<h1>Same</h1>", "") == "# Same"

@@ -270,9 +270,17 @@ class Agent:
                         text.append(piece)
                     case ThinkingDelta(text=piece):
                         thinking.append(piece)
-                    case Switch(next=following, restarted=True) if store and row:
-                        store.abandon_partial(row, "fallback restarted the answer")
-                        row = store.start_partial(session, following)
+                    case Switch(failed=failed, next=following, restarted=restarted) if (
+                        store and row
+                    ):
+                        # the partial row belongs to the model that wrote it; the next model
+                        # gets its own row (a restart keeps the cut text, marked incomplete)
+                        if restarted or text or thinking:
+                            store.update_partial(row, "".join(text), "".join(thinking))
+                            store.abandon_partial(row, f"{failed} failed; the answer restarted")
+                            row = store.start_partial(session, following)
+                        else:
+                            store.reassign_partial(row, following)
                         text.clear()
                         thinking.clear()
                     case Done(message=message):

@@ -26,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, get_args
 
+from openclaw.agent.session_trouble import database_trouble, is_trouble
 from openclaw.errors import NotFoundError, UserError
 from openclaw.providers.events import (
     AssistantMessage,
@@ -140,10 +141,7 @@ class SessionStore:
             _migrate(self._db, path)
         except sqlite3.DatabaseError as error:
             self._db.close()
-            raise UserError(
-                f"cannot update the session database {path}: {error}. "
-                "Move the file aside to start with an empty one."
-            ) from None
+            raise database_trouble(path, error, "update the session database") from None
         except BaseException:
             self._db.close()
             raise
@@ -193,7 +191,7 @@ class SessionStore:
             raise NotFoundError("give a session id (see `openclaw sessions list`)")
         candidates = [prefix] if prefix.startswith("s-") else [prefix, "s-" + prefix]
         found: set[str] = set()
-        with self._lock:
+        with self._lock, self._trouble("read the session database"):
             for candidate in candidates:
                 rows = self._db.execute(
                     "SELECT id FROM sessions WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 11",
@@ -218,7 +216,7 @@ class SessionStore:
         )
 
     def info(self, session_id: str) -> SessionInfo:
-        with self._lock:
+        with self._lock, self._trouble("read the session database"):
             row = self._db.execute(_SESSION_SELECT + " WHERE s.id = ?", (session_id,)).fetchone()
         if row is None:
             raise _missing(session_id)
@@ -259,13 +257,23 @@ class SessionStore:
 
     def update_partial(self, row: int, content: str, thinking: str) -> None:
         """Save what has streamed so far: one small committed update."""
-        with self._lock:
+        with self._lock, self._trouble("save the answer so far"):
             changed = self._db.execute(
                 "UPDATE messages SET content = ?, thinking = ? WHERE id = ? AND complete = 0",
                 (content, thinking, row),
             ).rowcount
         if not changed:
             raise ValueError(f"message row {row} is not an unfinished answer")
+
+    def reassign_partial(self, row: int, model: str) -> None:
+        """An answer not yet begun moves to another model (a fallback before any text)."""
+        with self._write() as db:
+            partial = _partial(db, row)
+            db.execute(
+                "UPDATE messages SET model = ?, content = '', thinking = '' WHERE id = ?",
+                (model, row),
+            )
+            _touch(db, partial["session_id"], model=model)
 
     def finish_partial(self, row: int, message: AssistantMessage, *, duration: float) -> None:
         values = _columns(message, "", None)
@@ -340,7 +348,7 @@ class SessionStore:
 
     def list(self, limit: int = 50) -> builtins.list[SessionInfo]:
         """The most recently updated sessions first."""
-        with self._lock:
+        with self._lock, self._trouble("read the session database"):
             rows = self._db.execute(
                 _SESSION_SELECT + " ORDER BY s.updated DESC, s.id DESC LIMIT ?", (limit,)
             ).fetchall()
@@ -362,24 +370,36 @@ class SessionStore:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One committed transaction; it holds the write lock from the start so that reading
         the next seq and inserting it cannot interleave with another writer."""
-        with self._lock:
+        with self._lock, self._trouble("save to the session database"):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         """Several queries that see the same snapshot."""
-        with self._lock:
+        with self._lock, self._trouble("read the session database"):
             self._db.execute("BEGIN")
             try:
                 yield self._db
             finally:
-                self._db.execute("COMMIT")
+                if self._db.in_transaction:
+                    self._db.execute("COMMIT")
+
+    @contextmanager
+    def _trouble(self, doing: str) -> Iterator[None]:
+        """A damaged file or a full disk as a `UserError` that keeps the user's data."""
+        try:
+            yield
+        except sqlite3.DatabaseError as error:
+            if not is_trouble(error):
+                raise
+            raise database_trouble(self.path, error, doing) from None
 
 
 _SESSION_SELECT = (
@@ -405,10 +425,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         db.execute("PRAGMA foreign_keys = ON")
     except sqlite3.DatabaseError as error:
         db.close()
-        raise UserError(
-            f"cannot open the session database {path}: {error}. "
-            "Move the file aside to start with an empty one."
-        ) from None
+        raise database_trouble(path, error, "open the session database") from None
     return db
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from openclaw.agent.loop import DEFAULT_MAX_TURNS, Agent
-from openclaw.agent.tools.base import ExecPolicy, ToolContext
+from openclaw.agent.tools.base import ExecPolicy, ToolContext, WebFetchPolicy
 from openclaw.catalog.catalog import Catalog
 from openclaw.config.schema import Config
 from openclaw.providers.events import ThinkingLevel
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from openclaw.agent.sessions import SessionStore
     from openclaw.runtime.routing import Router
 
-__all__ = ["exec_policy", "make_agent", "mcp_toolbox", "workspace_dir"]
+__all__ = ["exec_policy", "make_agent", "mcp_toolbox", "web_fetch_policy", "workspace_dir"]
 
 
 def workspace_dir(config: Config, state: Path, override: str | None = None) -> Path:
@@ -40,6 +40,13 @@ def exec_policy(config: Config) -> ExecPolicy:
         allow=tuple(settings.allow or ()),
         timeout=settings.timeoutSeconds or 60.0,
     )
+
+
+def web_fetch_policy(config: Config) -> WebFetchPolicy:
+    settings = config.tools.web_fetch if config.tools and config.tools.web_fetch else None
+    if settings is None:
+        return WebFetchPolicy()
+    return WebFetchPolicy(policy=settings.policy or "ask", allow=tuple(settings.allow or ()))
 
 
 def make_agent(
@@ -78,6 +85,7 @@ def make_agent(
             workspace=ensure_workspace(workspace_dir(config, state, workspace)),
             http=http,
             exec_policy=exec_policy(config),
+            web_fetch=web_fetch_policy(config),
             approve=approve,
         )
     return Agent(

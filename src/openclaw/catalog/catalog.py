@@ -4,8 +4,14 @@ provider, and the built-in cloud catalog, merged into one immutable `Catalog`.
 Rules:
 - The implicit `ollama` provider runs discovery when `OLLAMA_API_KEY` is set or an `ollama` auth
   profile exists, and the config has no `models.providers.ollama` entry (`OLLAMA_HOST` moves it).
+- An Ollama provider entry (`api: "ollama"`, or an id starting with `ollama`) that lists no
+  `models` configures discovery on its host instead of switching it off: its `baseUrl`, `apiKey`,
+  `headers` and timeouts apply to every model found there.
 - An explicit provider's models are exactly those it lists; a built-in cloud provider without a
   `models` list uses the built-in list, and listed entries override built-in ones by id.
+- Discovered models without `tools` are kept apart (`Catalog.chat_only`): not in the agent's
+  catalog, but found by name for a plain chat.
+- `agents.defaults.models` lays an alias and params over any model (see `overrides`).
 - Local providers (Ollama, or any server on this machine or network) need no key; a cloud provider
   is available when its key is present.
 """
@@ -21,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from openclaw.auth import ApiKey, has_profile, resolve_api_key
 from openclaw.catalog.builtin import BuiltinProvider, builtin_providers
-from openclaw.catalog.model import ModelRef, normalize_ollama_name
+from openclaw.catalog.model import ModelRef
 from openclaw.catalog.ollama_discovery import (
     DEFAULT_CONTEXT_WINDOW,
     DiscoveryResult,
@@ -34,8 +40,14 @@ from openclaw.catalog.ollama_host import (
     native_base_url,
     parse_ollama_host,
 )
+from openclaw.catalog.overrides import (
+    configure_discovered,
+    model_aliases,
+    ref_key,
+    with_per_model_settings,
+)
 from openclaw.catalog.pools import Pool, discover_pool, pool_hosts
-from openclaw.config.schema import Config, ModelEntry, Provider
+from openclaw.config.schema import API_NAMES, Config, ModelEntry, Provider
 from openclaw.errors import NotFoundError
 from openclaw.providers.model import Cost, Model
 
@@ -76,11 +88,14 @@ class Catalog:
     primary_ref: str | None = None
     fallback_refs: tuple[str, ...] = ()
     implicit_ollama: str = ""  # why the implicit provider is off, when it is
+    # Discovered models that report no `tools`: found by name, usable for a plain chat only.
+    chat_only: tuple[Model, ...] = ()
+    aliases: Mapping[str, str] = field(default_factory=dict)  # alias (lower case) -> ref
     _index: dict[str, Model] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for model in self.models:
-            self._index.setdefault(_lookup_key(model.provider, model.id, model.api), model)
+        for model in (*self.models, *self.chat_only):
+            self._index.setdefault(ref_key(model.key, model.api), model)
 
     def ollama_hosts(self) -> dict[str, str]:
         """provider id -> base URL of every Ollama host the catalog knows; each host of a pool
@@ -101,20 +116,46 @@ class Catalog:
         return [m for m in self.models if self.providers[m.provider].available]
 
     def find(self, ref: str | ModelRef) -> Model | None:
+        """The model a reference (or an alias from `agents.defaults.models`) names, or None."""
+        if isinstance(ref, str):
+            ref = self.aliases.get(ref.strip().lower(), ref)
+            if "/" not in ref.strip().strip("/"):
+                return None
         parsed = ModelRef.parse(ref) if isinstance(ref, str) else ref
         status = self.providers.get(parsed.provider)
         api = status.api if status else ""
-        return self._index.get(_lookup_key(parsed.provider, parsed.id, api))
+        return self._index.get(ref_key(str(parsed), api))
 
     def resolve(self, ref: str) -> Model:
         model = self.find(ref)
         if model is not None:
             return model
-        keys = [m.key for m in self.models]
-        close = get_close_matches(ref, keys, n=3, cutoff=0.5)
+        raise NotFoundError(self.unknown(ref))
+
+    def unknown(self, ref: str) -> str:
+        """Why `ref` names no model here, and what to write instead."""
+        text = ref.strip()
+        if "/" not in text.strip("/"):
+            guess = f"ollama/{text}"
+            known = " (it is one of your models)" if self.find(guess) else ""
+            return (
+                f"`{text}` is not a model reference: write it as provider/model,"
+                f" here `{guess}`{known}"
+            )
+        keys = [m.key for m in (*self.models, *self.chat_only)]
+        close = get_close_matches(text, keys, n=3, cutoff=0.5)
         hint = f" Closest known: {', '.join(close)}." if close else ""
         listing = "" if close else " See `openclaw models list --all`."
-        raise NotFoundError(f"unknown model `{ref}`.{hint}{listing}")
+        return f"unknown model `{text}`.{hint}{listing}"
+
+    def same_model(self, a: str, b: str) -> bool:
+        """True when two references name the same model (`ollama/x` and `ollama/x:latest`)."""
+        found = self.find(a)
+        if found is not None:
+            return found == self.find(b)
+        status = self.providers.get(a.partition("/")[0])
+        api = status.api if status else ""
+        return ref_key(a, api) == ref_key(b, api)
 
     def selection(self) -> Selection:
         notes: list[str] = []
@@ -140,11 +181,6 @@ class Catalog:
             elif model not in fallbacks and model != primary:
                 fallbacks.append(model)
         return Selection(primary, tuple(fallbacks), tuple(notes), tuple(problems))
-
-
-def _lookup_key(provider: str, model_id: str, api: str) -> str:
-    name = normalize_ollama_name(model_id) if api == "ollama" else model_id.lower()
-    return f"{provider.lower()}/{name}"
 
 
 def show_cache_path(state: Path) -> Path:
@@ -186,7 +222,14 @@ def _model_from_entry(
 ) -> Model:
     e = ModelEntry.model_validate(entry) if isinstance(entry, dict) else entry
     window = e.contextWindow or DEFAULT_CONTEXT_WINDOW
+    params = e.params.as_dict() if e.params else {}
+    if e.contextTokens:  # the original's context in effect
+        if api == "ollama":
+            params.setdefault("num_ctx", e.contextTokens)
+        else:
+            window = min(window, e.contextTokens)
     cost = e.cost
+    tools = e.supports_tools
     return Model(
         provider=provider_id,
         id=e.id,
@@ -196,29 +239,45 @@ def _model_from_entry(
         reasoning=bool(e.reasoning),
         input=tuple(e.input or ("text",)),
         context_window=window,
-        max_tokens=e.maxTokens or window * 10,
+        max_tokens=e.maxTokens or provider.maxTokens or window * 10,
         cost=Cost(cost.input, cost.output, cost.cacheRead, cost.cacheWrite) if cost else Cost(),
-        tools=True if e.tools is None else e.tools,
-        params=dict(e.params or {}),
+        tools=True if tools is None else tools,
+        params=params,
         headers={**(provider.headers or {}), **(e.headers or {})},
         local=local,
-        timeout_ms=provider.timeout or 0,
+        timeout_ms=provider.timeout or (provider.timeoutSeconds or 0) * 1000,
         idle_timeout_ms=provider.idleTimeout or 0,
         batch_size=provider.batchSize or 0,
     )
 
 
+def _discovers(pid: str, provider: Provider, builtins: Builtins) -> bool:
+    """An Ollama provider entry that lists no models configures discovery on its host (a pool
+    of hosts, `baseUrls` or `hosts`, discovers on its own)."""
+    api = _default_api(pid, provider, builtins)
+    return api == "ollama" and not provider.models and not pool_hosts(provider)
+
+
 def _implicit_ollama(
     config: Config, env: Mapping[str, str], state: Path
 ) -> tuple[ProviderStatus | None, str]:
-    """The discovered `ollama` provider, or None and why it is off."""
+    """The discovered `ollama` provider when the config has no `ollama` entry, or None and why."""
     if "ollama" in config.providers:
-        return None, "an explicit models.providers.ollama entry switches discovery off"
+        return None, "an explicit models.providers.ollama entry that lists models switches it off"
     if not (env.get("OLLAMA_API_KEY") or has_profile("ollama", state)):
         return None, "OLLAMA_API_KEY is not set and there is no ollama auth profile"
     url = _ollama_url(env)
     key = resolve_api_key("ollama", config, env, state, env_var="OLLAMA_API_KEY")
     return ProviderStatus("ollama", "ollama", url, "discovered", key, True, is_local_url(url)), ""
+
+
+def _configured_discovery(
+    pid: str, provider: Provider, config: Config, env: Mapping[str, str], state: Path
+) -> ProviderStatus:
+    """Discovery on the host of an Ollama entry without `models` (`origin` "configured")."""
+    url = native_base_url(provider.baseUrl) if provider.baseUrl else _ollama_url(env)
+    key = resolve_api_key(pid, config, env, state, env_var="OLLAMA_API_KEY")
+    return ProviderStatus(pid, "ollama", url, "configured", key, True, is_local_url(url))
 
 
 def _explicit_provider(
@@ -242,11 +301,9 @@ def _explicit_provider(
     local = api == "ollama" or is_local_url(base)
     available = local or key is not None
     note = "" if available else f"no API key (set {env_var or 'apiKey in the provider entry'})"
-    if api == "ollama" and not provider.models and not hosts:
-        note = (
-            "explicit entry lists no models, and an explicit entry switches discovery off:"
-            " add models to it, or remove it to discover models automatically"
-        )
+    if api not in API_NAMES:  # an adapter of the original's format that is not spoken here
+        available = False
+        note = f'api "{api}" is not supported here (use "openai-completions" if it speaks it)'
     entries: dict[str, ModelEntry | dict[str, Any]] = {}
     if builtin is not None and builtin.api == api:
         entries = {m["id"]: m for m in builtin.models}
@@ -286,18 +343,25 @@ async def build_catalog(
     """Assemble the catalog; Ollama discovery runs while the rest is put together."""
     builtins = builtin_providers()
     implicit, implicit_off = _implicit_ollama(config, env, state)
-    job: asyncio.Future[DiscoveryResult] | None = None
-    if implicit is not None and discover:
+    hosts: dict[str, ProviderStatus] = {"ollama": implicit} if implicit else {}
+    for pid, provider in config.providers.items():
+        if _discovers(pid, provider, builtins):
+            hosts[pid] = _configured_discovery(pid, provider, config, env, state)
+    jobs: dict[str, asyncio.Future[DiscoveryResult]] = {}
+    if discover and hosts:
         cache = ShowCache(show_cache_path(state))
-        job = asyncio.ensure_future(
-            discover_ollama_models(
-                http, implicit.base_url, provider="ollama", cache=cache, local=implicit.local
+        for pid, host in hosts.items():
+            jobs[pid] = asyncio.ensure_future(
+                discover_ollama_models(
+                    http, host.base_url, provider=pid, cache=cache, local=host.local
+                )
             )
-        )
-    statuses: dict[str, ProviderStatus] = {"ollama": implicit} if implicit else {}
+    statuses: dict[str, ProviderStatus] = dict(hosts)
     models: list[Model] = []
     pool_jobs: dict[str, asyncio.Future[tuple[Pool, list[Model]]]] = {}
     for pid, provider in config.providers.items():
+        if pid in hosts:
+            continue
         statuses[pid], found = _explicit_provider(pid, provider, config, env, state, builtins)
         models += found
         if statuses[pid].api == "ollama" and pool_hosts(provider):
@@ -311,22 +375,28 @@ async def build_catalog(
         note = "" if up else "; ".join(r.error for r in pool.discovery)
         statuses[pid] = replace(statuses[pid], pool=pool, available=bool(up), note=note)
         models += found
+    replace_builtins = config.models is not None and config.models.mode == "replace"
     for pid, builtin in builtins.items():
-        if pid not in statuses:
+        if pid not in statuses and not replace_builtins:  # `mode: "replace"`: only yours
             statuses[pid], found = _builtin_provider(builtin, config, env, state)
             models += found
-    if job is not None and implicit is not None:
+    discovered: list[Model] = []
+    chat_only: list[Model] = []
+    for pid, job in jobs.items():
         result = await job
+        entry = config.providers.get(pid)
         note = "" if result.reachable else result.error
-        statuses["ollama"] = replace(
-            implicit, available=result.reachable, discovery=result, note=note
-        )
-        models = list(result.models) + models
+        statuses[pid] = replace(hosts[pid], available=result.reachable, discovery=result, note=note)
+        discovered += [configure_discovered(m, entry) for m in result.models]
+        chat_only += [configure_discovered(m, entry) for m in result.chat_only]
+    apis = {pid: status.api for pid, status in statuses.items()}
     selection = config.agent_defaults.model
     return Catalog(
-        models=tuple(models),
+        models=tuple(with_per_model_settings(discovered + models, config, apis)),
         providers=statuses,
         primary_ref=selection.primary if selection else None,
         fallback_refs=tuple(selection.fallbacks or ()) if selection else (),
         implicit_ollama=implicit_off,
+        chat_only=tuple(with_per_model_settings(chat_only, config, apis)),
+        aliases=model_aliases(config),
     )

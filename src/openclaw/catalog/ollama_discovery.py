@@ -18,7 +18,7 @@ import os
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,6 +93,9 @@ class DiscoveryResult:
     detail: str = ""  # the short cause: "connection refused", "connect timeout", ...
     capabilities_reported: bool = True
     installed: int = 0  # models listed by /api/tags
+    # Models that can chat but report no `tools`: kept out of the agent's catalog, usable for a
+    # plain chat when asked for by name (`tools` False).
+    chat_only: tuple[Model, ...] = ()
     elapsed: float = 0.0
     shows_sent: int = 0
 
@@ -259,6 +262,7 @@ async def discover_ollama_models(
 
     answers = await asyncio.gather(*(show(t) for t in entries))
     models: list[Model] = []
+    chat_only: list[Model] = []
     skipped: list[SkippedModel] = []
     reported = True
     for tag, answer in zip(entries, answers, strict=True):
@@ -271,6 +275,9 @@ async def discover_ollama_models(
         elif "tools" not in answer.capabilities:
             caps = ", ".join(answer.capabilities) or "none"
             skipped.append(SkippedModel(name, f"does not report the tools capability ({caps})"))
+            if "completion" in answer.capabilities:
+                chat = model_from_show(provider, base_url, tag, answer, local=local)
+                chat_only.append(replace(chat, tools=False))
         else:
             models.append(model_from_show(provider, base_url, tag, answer, local=local))
     if cache is not None:
@@ -282,6 +289,7 @@ async def discover_ollama_models(
         tuple(skipped),
         capabilities_reported=reported,
         installed=len(entries),
+        chat_only=tuple(chat_only),
         elapsed=time.perf_counter() - started,
         shows_sent=shows_sent,
     )

@@ -38,8 +38,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
+    from openclaw.errors import UserError
+
     args = build_parser().parse_args(argv)
-    return run_async(with_catalog(lambda setup: _run(setup, args)))
+    try:
+        return run_async(with_catalog(lambda setup: _run(setup, args)))
+    except UserError as error:
+        if not args.json:
+            raise
+        # a failure before the run (config, no model, unknown model) has the same JSON shape
+        failure = {"type": "result", **_failure(error)} if args.events else _failure(error)
+        print(json.dumps(failure, ensure_ascii=False, indent=None if args.events else 2))
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
 
 
 async def ask_in_terminal(command: str) -> bool:
@@ -82,6 +93,11 @@ async def _run(setup: Setup, args: argparse.Namespace) -> int:
         if not args.model and not args.json:
             for note in setup.catalog.selection().notes:
                 print(dim(f"note: {note}"), file=sys.stderr)
+        if not args.no_tools and not agent.models[0].tools and not args.json:
+            print(
+                dim(f"note: {agent.models[0].key} does not support tools: a plain chat"),
+                file=sys.stderr,
+            )
         view = AgentView(show_thinking=args.show_thinking)
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGINT, _interrupt, agent.abort, loop)
@@ -110,7 +126,11 @@ async def _run(setup: Setup, args: argparse.Namespace) -> int:
         print(dim(f"session {agent.session_id} (continue with --session {agent.session_id})"),
               file=sys.stderr)  # fmt: skip
     if args.json:
-        print(json.dumps(_result(final, tool_runs, agent.session_id), ensure_ascii=False, indent=2))
+        result = _result(final, tool_runs, agent.session_id)
+        if args.events:  # JSON Lines to the end: the result is the last line
+            print(json.dumps({"type": "result", **result}, ensure_ascii=False), flush=True)
+        else:
+            print(json.dumps(result, ensure_ascii=False, indent=2))
     if isinstance(final, AgentFailed) and final.reason == "interrupted":
         return 130
     return 0 if isinstance(final, AgentDone) else 1
@@ -125,7 +145,35 @@ def _interrupt(abort: asyncio.Event, loop: asyncio.AbstractEventLoop) -> None:
     abort.set()
 
 
+def _error_kind(error: Exception) -> str:
+    from openclaw.errors import ConfigError, NotFoundError
+
+    if isinstance(error, ConfigError):
+        return "config"
+    if isinstance(error, NotFoundError):
+        return "not_found"
+    return "setup"
+
+
+def _failure(error: Exception) -> dict[str, Any]:
+    """The `--json` object of a run that could not start."""
+    return {
+        "reply": "",
+        "model": "",
+        "stopReason": "error",
+        "usage": {"input": 0, "output": 0},
+        "thinking": "",
+        "toolCalls": [],
+        "attempts": [],
+        "sessionId": "",
+        "turns": 0,
+        "error": {"kind": _error_kind(error), "message": str(error)},
+    }
+
+
 def _result(final: Any, tool_runs: list[dict[str, Any]], session: str) -> dict[str, Any]:
+    """The `--json` object: the same keys for an answer and for every failure; `error` is null
+    exactly when there is an answer."""
     from openclaw.agent.events import AgentDone
     from openclaw.providers.events import AssistantMessage, Usage
 
@@ -133,10 +181,20 @@ def _result(final: Any, tool_runs: list[dict[str, Any]], session: str) -> dict[s
     message = final.message if done else AssistantMessage()
     usage = final.usage if done else Usage()
     attempts = final.attempts if final is not None else ()
-    result: dict[str, Any] = {
+    error: dict[str, Any] | None = None
+    model = message.model
+    stop: str = message.stop_reason
+    if not done:
+        failed = final.error if final is not None else None
+        kind = failed.kind if failed is not None else "stopped"
+        reason = final.reason if final is not None else "no answer"
+        error = {"kind": kind, "message": reason}
+        model = attempts[-1].model if attempts else ""
+        stop = "aborted" if kind == "aborted" or reason == "interrupted" else "error"
+    return {
         "reply": message.content,
-        "model": message.model,
-        "stopReason": message.stop_reason,
+        "model": model,
+        "stopReason": stop,
         "usage": {"input": usage.input, "output": usage.output},
         "thinking": message.thinking,
         "toolCalls": tool_runs,
@@ -146,7 +204,5 @@ def _result(final: Any, tool_runs: list[dict[str, Any]], session: str) -> dict[s
         ],
         "sessionId": session,
         "turns": final.turns if done else 0,
+        "error": error,
     }
-    if not done:
-        result["error"] = final.reason if final is not None else "no answer"
-    return result

@@ -1,4 +1,10 @@
-"""How agent events look in a terminal: the answer on stdout, everything else on stderr."""
+"""How agent events look in a terminal: the answer on stdout, everything else on stderr.
+
+On a terminal the answer streams as it comes. When stdout is a pipe or a file it carries only
+the final answer, written once the run is done: text that a failed attempt streamed before a
+fallback restarted the answer never reaches it, and text of turns that led to tool calls goes to
+stderr with the notices.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ from openclaw.agent.events import (
     Compacted,
     ToolEnd,
     ToolStart,
+    TurnEnd,
     TurnStart,
 )
 from openclaw.cli.render import dim
@@ -34,16 +41,33 @@ class AgentView:
     show_thinking: bool = False
     out: TextIO = field(default_factory=lambda: sys.stdout)
     err: TextIO = field(default_factory=lambda: sys.stderr)
+    final_only: bool | None = None  # None: when stdout is not a terminal
     _at_line_start: bool = True
     _thinking_open: bool = False
+    _pending: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.final_only is None:
+            isatty = getattr(self.out, "isatty", None)
+            self.final_only = not (isatty() if callable(isatty) else False)
 
     def _text(self, text: str) -> None:
         if self._thinking_open:
             self.err.write("\n")
             self._thinking_open = False
+        if self.final_only:
+            self._pending.append(text)
+            return
         self.out.write(text)
         self.out.flush()
         self._at_line_start = text.endswith("\n")
+
+    def _turn_text_to_stderr(self) -> None:
+        """A turn that ends in tool calls: its text is not the final answer."""
+        text = "".join(self._pending).strip()
+        self._pending.clear()
+        if text:
+            print(dim(text, self.err), file=self.err, flush=True)
 
     def _note(self, line: str) -> None:
         if not self._at_line_start:
@@ -66,6 +90,8 @@ class AgentView:
             case Notice(message=message):
                 self._note(f"warning: {message}")
             case Switch(failed=failed, next=following, reason=reason, restarted=restarted):
+                if restarted:
+                    self._pending.clear()  # kept in the session, never shown as the answer
                 again = "; the answer starts again" if restarted else ""
                 self._note(f"note: {failed} failed ({reason}); trying {following}{again}")
             case Retry(model=model, attempt=n, delay=delay, reason=reason):
@@ -88,13 +114,21 @@ class AgentView:
                 )
             case TurnStart():
                 pass
+            case TurnEnd(message=m) if self.final_only and m.tool_calls:
+                self._turn_text_to_stderr()
             case AgentDone(message=m, usage=usage):
-                if not self._at_line_start:
+                if self.final_only:
+                    self._pending.clear()
+                    if m.content:
+                        self.out.write(m.content if m.content.endswith("\n") else m.content + "\n")
+                    self._at_line_start = True
+                elif not self._at_line_start:
                     self.out.write("\n")
                     self._at_line_start = True
                 self.out.flush()
                 self._note(dim(f"[{m.model} · {usage.input} in / {usage.output} out]", self.err))
             case AgentFailed(reason=reason, attempts=attempts):
+                self._pending.clear()  # a partial answer is not an answer
                 self._note(f"error: {reason}")
                 errors = [a for a in attempts if a.kind not in ("ok", "skipped")]
                 if len(errors) > 1 or (errors and errors[-1].message != reason):

@@ -114,7 +114,7 @@ class Chat:
         from openclaw.cli.agent_view import AgentView
         from openclaw.cli.render import dim
 
-        view = AgentView(show_thinking=not self.args.hide_thinking)
+        view = AgentView(show_thinking=not self.args.hide_thinking, final_only=False)
         loop = asyncio.get_running_loop()
         agent.abort.clear()
         loop.add_signal_handler(signal.SIGINT, agent.abort.set)

@@ -105,6 +105,7 @@ def _set(path: Any, expr: str, raw: str, *, force_json: bool) -> int:
     shown = json.dumps(_redacted(value, secret=secret), ensure_ascii=False)
     where = format_path(parse_path(expr))
     _warn(result.warnings)
+    _note_if_not_used(path, parse_path(expr))
     if result.changed:
         print(f"set {where} = {shown} in {path}")
     else:
@@ -128,6 +129,7 @@ def _unset(path: Any, expr: str) -> int:
 
 def _validate(path: Any) -> int:
     from openclaw.config.load import load_config
+    from openclaw.config.original_format import NOT_USED_HEAD, not_used_report
 
     loaded = load_config(path, os.environ)
     if not loaded.exists:
@@ -135,7 +137,32 @@ def _validate(path: Any) -> int:
         return 0
     _warn(loaded.warnings)
     print(f"{path} is valid")
+    unused = not_used_report(path)
+    if unused:
+        print(NOT_USED_HEAD)
+        for line in unused:
+            print(f"  {line}")
     return 0
+
+
+def _note_if_not_used(path: Any, segments: Any) -> None:
+    """A key of the original's format that this runtime keeps but does not act on: say so."""
+    from openclaw.config.document import Document
+    from openclaw.config.load import read_config_text
+    from openclaw.config.original_format import not_used_keys
+    from openclaw.config.paths_expr import format_path
+
+    text = read_config_text(path)
+    if text is None:
+        return
+    for where, hint in not_used_keys(Document.parse(text, path).data()):
+        if tuple(segments[: len(where)]) == where:
+            extra = f": {hint}" if hint else ""
+            print(
+                f"note: {format_path(where)} is kept, but this runtime does not act on it{extra}",
+                file=sys.stderr,
+            )
+            return
 
 
 def _warn(warnings: Any) -> None:
@@ -157,7 +184,10 @@ def _redacted(value: Any, *, secret: bool) -> Any:
         return {k: _redacted(v, secret=secret or _is_secret(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [_redacted(v, secret=secret) for v in value]
-    if not secret or value is None or isinstance(value, bool):
+    from openclaw.redaction import looks_like_secret
+
+    shaped = isinstance(value, str) and looks_like_secret(value)  # a key under any name
+    if not (secret or shaped) or value is None or isinstance(value, bool):
         return value
     text = value if isinstance(value, str) else str(value)
     if _ENV_REFERENCE.fullmatch(text):

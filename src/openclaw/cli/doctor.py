@@ -26,6 +26,8 @@ def main(argv: list[str]) -> int:
     from openclaw.runtime.diagnose import Finding, diagnose
 
     async def action(setup: Setup) -> list[Finding]:
+        from openclaw.config.original_format import NOT_USED_HEAD, not_used_report
+
         findings = await diagnose(setup.catalog, setup.http)
         mcp = setup.loaded.config.mcp
         if mcp is not None and mcp.servers:  # only then is the MCP SDK imported
@@ -33,6 +35,11 @@ def main(argv: list[str]) -> int:
             from openclaw.agent.mcp.probe import server_findings
 
             findings += await server_findings(configured_servers(mcp))
+        unused = not_used_report(setup.loaded.path) if setup.loaded.exists else []
+        if unused:
+            findings.append(
+                Finding("not-used-here", "info", NOT_USED_HEAD.rstrip(":"), "", tuple(unused))
+            )
         return findings
 
     try:

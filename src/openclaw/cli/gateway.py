@@ -1,4 +1,5 @@
-"""`openclaw gateway run`: the OpenAI-compatible HTTP API, metrics and dashboard."""
+"""`openclaw gateway run`: the OpenAI-compatible HTTP API, metrics and dashboard;
+`openclaw gateway token`: the token clients send (made on first use when none is configured)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from openclaw.gateway import DEFAULT_PORT
 from openclaw.paths import state_dir
 
 if TYPE_CHECKING:
-    from openclaw.gateway.server import GatewayServer
+    from openclaw.gateway.server import GatewayServer, GatewaySettings
 
 __all__ = ["build_parser", "main"]
 
@@ -40,21 +41,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="bearer token every client must send (default: gateway.auth.token). Other users"
         ' can see it in the process list: prefer `gateway.auth.token: "${VAR}"` in the config',
     )
+    token = sub.add_parser(
+        "token", help="print the token clients must send (the dashboard link with --url)"
+    )
+    token.add_argument(
+        "--url",
+        action="store_true",
+        help="print the dashboard's address with the token in it: opening it signs the page in",
+    )
     return parser
 
 
 def main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.action != "run":
+    if args.action not in ("run", "token"):
         parser.print_help()
         return 2
     from openclaw.config import load_config
     from openclaw.gateway.server import GatewaySettings, run_gateway
 
     env = dict(os.environ)
+    config = load_config().config
+    if args.action == "token":
+        return _print_token(GatewaySettings.from_config(config, env, state_dir(env)), args.url)
     settings = GatewaySettings.from_config(
-        load_config().config,
+        config,
         env,
         state_dir(env),
         port=args.port,
@@ -79,6 +91,22 @@ def _serve(main: Coroutine[Any, Any, None]) -> None:
         runner.run(main)
 
 
+def _print_token(settings: GatewaySettings, url: bool) -> int:
+    if settings.token is None:
+        print(
+            'the gateway needs no token: gateway.auth.mode is "none" (loopback only)',
+            file=sys.stderr,
+        )
+        return 1
+    if not url:
+        print(settings.token)
+        return 0
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    host = f"[{host}]" if ":" in host else host
+    print(f"http://{host}:{settings.port}/#token={settings.token}")
+    return 0
+
+
 def _note(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -98,7 +126,11 @@ def _announce(server: GatewayServer, url: str) -> None:
     gateway = server.gateway
     catalog = gateway.runtime.catalog.current
     primary = catalog.selection().primary
-    auth = "bearer token required" if gateway.token else "off (loopback only)"
+    auth = (
+        "token required (`openclaw gateway token` prints it; `--url` the dashboard link)"
+        if gateway.token
+        else 'off (gateway.auth.mode "none", loopback only)'
+    )
     print(f"listening on {url}", flush=True)
     lines = [
         f"  API        {url}/v1  (model `openclaw` is the agent; or provider/model)",

@@ -65,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     module = importlib.import_module(f"openclaw.cli.{group[0]}")
     try:
         code: int = module.main(args[1:])
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _reader_went_away()
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
@@ -72,6 +75,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     return code
+
+
+def _reader_went_away() -> int:
+    """stdout's reader closed the pipe (`openclaw models list --json | head -c 10`): end quietly,
+    with the status of a process that SIGPIPE ended, as other command-line tools do."""
+    import os
+
+    # Nothing more can be written; point stdout at /dev/null so that the flush at exit is silent.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
 
 
 def run() -> None:

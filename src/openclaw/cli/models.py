@@ -10,7 +10,8 @@ from openclaw.cli.common import Setup, run_async, with_catalog
 from openclaw.cli.render import print_json, table
 
 if TYPE_CHECKING:
-    from openclaw.catalog.catalog import Selection
+    from openclaw.catalog.catalog import Catalog, Selection
+    from openclaw.providers.model import Model
 
 __all__ = ["build_parser", "main"]
 
@@ -67,7 +68,16 @@ def main(argv: list[str]) -> int:
     return run_async(with_catalog(action, discover=not quick))
 
 
-def _tags(selection: Selection, key: str, reasoning: bool, tools: bool) -> list[str]:
+def _chat_only_reason(catalog: Catalog, model: Model) -> str:
+    status = catalog.providers[model.provider]
+    skipped = status.discovery.skipped if status.discovery else ()
+    why = next((s.reason for s in skipped if s.name == model.id), "reports no tools capability")
+    return f"{why}: usable for a plain chat (`--no-tools`, or the gateway without tools)"
+
+
+def _tags(
+    selection: Selection, key: str, reasoning: bool, tools: bool, chat_only: bool = False
+) -> list[str]:
     tags = []
     if selection.primary and selection.primary.key == key:
         tags.append("default")
@@ -76,7 +86,9 @@ def _tags(selection: Selection, key: str, reasoning: bool, tools: bool) -> list[
             tags.append(f"fallback#{n}")
     if reasoning:
         tags.append("reasoning")
-    if not tools:
+    if chat_only:
+        tags.append("chat-only")
+    elif not tools:
         tags.append("no-tools")
     return tags
 
@@ -107,14 +119,21 @@ def report_unreachable(setup: Setup) -> None:
 async def _list(setup: Setup, args: argparse.Namespace) -> int:
     catalog = setup.catalog
     models = list(catalog.models if args.all else catalog.available())
+    if args.all:  # pulled models without tools: usable for a plain chat
+        models += list(catalog.chat_only)
     if args.local:
         models = [m for m in models if m.local]
     if args.provider:
         models = [m for m in models if m.provider == args.provider]
     selection = catalog.selection()
+    aliases: dict[str, list[str]] = {}
+    for alias, ref in catalog.aliases.items():
+        target = catalog.find(ref)
+        aliases.setdefault(target.key if target else ref, []).append(alias)
     rows: list[dict[str, Any]] = []
     for m in models:
         status = catalog.providers[m.provider]
+        chat_only = m in catalog.chat_only
         rows.append(
             {
                 "key": m.key,
@@ -134,7 +153,9 @@ async def _list(setup: Setup, args: argparse.Namespace) -> int:
                 "local": m.local,
                 "available": status.available,
                 "tools": m.tools,
-                "tags": _tags(selection, m.key, m.reasoning, m.tools),
+                "tags": _tags(selection, m.key, m.reasoning, m.tools, chat_only),
+                "aliases": aliases.get(m.key, []),
+                "reason": _chat_only_reason(catalog, m) if chat_only else "",
             }
         )
     if args.json:
@@ -162,6 +183,9 @@ async def _list(setup: Setup, args: argparse.Namespace) -> int:
                 ],
             )
         )
+        for r in rows:
+            if r["reason"]:
+                print(f"  {r['key']}: chat-only, {r['reason']}", file=sys.stderr)
     else:
         print("No models available. Run `openclaw doctor` to see why.")
     report_unreachable(setup)
@@ -235,12 +259,19 @@ async def _set(setup: Setup, args: argparse.Namespace) -> int:
 
 
 def _checked_ref(setup: Setup, ref: str, force: bool) -> str:
-    from openclaw.catalog.model import ModelRef
+    """The reference to write: as the user typed it when it names a model (an alias stands for
+    its model's reference); with `force`, any `provider/model`. A bare name is refused with
+    `ollama/<name>` suggested."""
+    from openclaw.config.references import bad_reference
+    from openclaw.errors import NotFoundError, UserError
 
-    parsed = ModelRef.parse(ref)
-    if force:
-        return str(parsed)
-    return setup.catalog.resolve(str(parsed)).key
+    catalog = setup.catalog
+    text = catalog.aliases.get(ref.strip().lower(), ref.strip())
+    if bad_reference(text):
+        raise UserError(catalog.unknown(text))
+    if force or catalog.find(text) is not None:
+        return text
+    raise NotFoundError(catalog.unknown(text) + " (or add --force to write it anyway)")
 
 
 async def _fallbacks(setup: Setup, args: argparse.Namespace) -> int:
@@ -259,19 +290,15 @@ async def _fallbacks(setup: Setup, args: argparse.Namespace) -> int:
         return 0
     if args.fb_action == "add":
         ref = _checked_ref(setup, args.ref, args.force)
-        if ref in current:
-            print(f"{ref} is already a fallback")
+        same = next((r for r in current if setup.catalog.same_model(r, ref)), None)
+        if same is not None:
+            print(f"{ref} is already a fallback (written as {same})")
             return 0
         set_value(setup.loaded.path, path, [*current, ref])
         print(f"fallbacks: {', '.join([*current, ref])}")
         return 0
     if args.fb_action == "remove":
-        target = setup.catalog.find(args.ref)
-        kept = [
-            r
-            for r in current
-            if r != args.ref and (target is None or setup.catalog.find(r) != target)
-        ]
+        kept = [r for r in current if not setup.catalog.same_model(r, args.ref)]
         if len(kept) == len(current):
             print(f"error: {args.ref} is not a fallback", file=sys.stderr)
             return 1

@@ -4,11 +4,18 @@ Parsing keeps the position of every token, so validation can name the line of a 
 `config set` can change one value without touching the rest of the text. A file that is not
 JSON5 raises `ConfigError` with the line and a plain explanation (arithmetic such as
 `8192 * 10`, a `[...]` placeholder copied from an example, a missing comma, ...).
+
+The JSON5 parser that keeps positions takes about 25 s a megabyte, so a file that is plain
+JSON without repeated keys (most generated ones) is read with the standard library's parser
+(a third of a second for 7 MB), and the syntax tree is built only when it is needed: to
+name the line of a problem, or to edit the file. A file over `MAX_CONFIG_BYTES` or nested
+deeper than `MAX_DEPTH` is refused with a clear error before any parser sees it.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import operator
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -25,9 +32,87 @@ from json5.utils import JSON5DecodeError
 from openclaw.config.paths_expr import Segment, format_path
 from openclaw.errors import ConfigError
 
-__all__ = ["Document", "Step", "key_name", "node_end", "node_start", "parse_literal"]
+__all__ = [
+    "MAX_CONFIG_BYTES",
+    "MAX_DEPTH",
+    "Document",
+    "Step",
+    "key_name",
+    "node_end",
+    "node_start",
+    "parse_literal",
+]
 
 Container = m.JSONObject | m.JSONArray
+MAX_CONFIG_BYTES = 32 * 1024 * 1024
+MAX_DEPTH = 100  # of nested objects and lists
+# What can hold a bracket that does not nest: strings and comments.
+_NESTING = re.compile(r"""[\[\]{}]|"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|//[^\n]*|/\*.*?\*/""", re.S)
+
+
+class _Repeated(Exception):
+    pass
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _Repeated
+    return result
+
+
+def _plain_json(text: str) -> dict[str, Any] | None:
+    """The content of a plain-JSON file without repeated keys, else None (JSON5 syntax)."""
+    try:
+        value = json.loads(text, object_pairs_hook=_no_repeats)
+    except (ValueError, _Repeated, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def check_size(text: str, source: Path) -> None:
+    size = len(text.encode("utf-8", errors="replace"))
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{source} is {size // (1024 * 1024)} MiB; a config file may be at most"
+            f" {MAX_CONFIG_BYTES // (1024 * 1024)} MiB. Is it the right file?"
+        )
+
+
+def _too_deep(value: Any) -> bool:
+    """True when `value` (parsed JSON) nests more than `MAX_DEPTH` containers."""
+    level: list[Any] = [value]
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return True
+
+
+def check_depth(text: str, source: Path) -> None:
+    """A `ConfigError` for a file nested too deeply to be read safely (any JSON5 text)."""
+    depth = 0
+    for found in _NESTING.finditer(text):
+        mark = found.group()
+        if mark in ("{", "["):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, found.start()) + 1
+                raise ConfigError(
+                    f"{source} is nested too deeply to read",
+                    [
+                        f"{source.name}:{line}: more than {MAX_DEPTH} objects or lists inside"
+                        " each other; a config is only a few levels deep, so check that the"
+                        " file is the one you meant"
+                    ],
+                )
+        elif mark in ("}", "]"):
+            depth -= 1
 
 
 @dataclass(frozen=True)
@@ -45,13 +130,31 @@ class Document:
 
     text: str
     source: Path
-    root: m.JSONObject | None
+    _tree: m.JSONObject | None
     duplicates: list[str] = field(default_factory=list)
+    _plain: bool = False  # plain JSON: the tree is built on first use
+    _value: dict[str, Any] | None = None  # its content, until `data()` hands it over
+
+    @property
+    def root(self) -> m.JSONObject | None:
+        if self._plain:
+            self._tree = type(self)._parsed(self.text, self.source)._tree
+            self._plain = False
+        return self._tree
 
     @classmethod
     def parse(cls, text: str, source: Path) -> Document:
         if not text.strip():
             return cls(text, source, None)
+        check_size(text, source)
+        value = _plain_json(text)
+        if value is not None and not _too_deep(value):
+            return cls(text, source, None, _plain=True, _value=value)
+        check_depth(text, source)
+        return cls._parsed(text, source)
+
+    @classmethod
+    def _parsed(cls, text: str, source: Path) -> Document:
         try:
             tree = _json5_loads(text, loader=ModelLoader())
         except JSON5DecodeError as error:
@@ -75,6 +178,10 @@ class Document:
 
     def data(self) -> dict[str, Any]:
         """The file's content as plain Python values (last duplicate key wins)."""
+        if self._plain:
+            self.duplicates.clear()
+            value, self._value = self._value, None
+            return value if value is not None else (_plain_json(self.text) or {})
         if self.root is None:
             return {}
         self.duplicates.clear()

@@ -29,6 +29,7 @@ from openclaw.config.paths_expr import Segment, format_path
 from openclaw.config.schema import Config
 from openclaw.errors import ConfigError
 from openclaw.paths import config_path
+from openclaw.redaction import is_secret_header, looks_like_secret
 
 if TYPE_CHECKING:
     from openclaw.config.document import Document
@@ -167,6 +168,11 @@ def check_document(
         result.config = Config.model_validate(substituted)
     except ValidationError as error:
         result.problems.extend(_problem(doc, raw) for raw in error.errors(include_url=False))
+    else:
+        from openclaw.config.references import reference_problems
+
+        for where, message in reference_problems(result.config):
+            result.problems.append(Problem(where, doc.line_of(where), message))
     result.problems.sort(key=lambda p: p.line)
     return result
 
@@ -210,10 +216,28 @@ def _substitute(
 
         return _ENV_REF.sub(replace, value)
     if isinstance(value, dict):
+        if _is_env_secret_ref(value):  # the original's `{source: "env", provider, id}`
+            var = str(value["id"])
+            found = env.get(var)
+            if not found:
+                missing(path, var, found == "")
+                return value
+            return found
         return {k: _substitute(v, env, (*path, k), missing) for k, v in value.items()}
     if isinstance(value, list):
         return [_substitute(v, env, (*path, i), missing) for i, v in enumerate(value)]
     return value
+
+
+def _is_env_secret_ref(value: dict[str, Any]) -> bool:
+    """The original's reference to a secret in an environment variable, which reads like
+    `"${VAR}"` here (its other sources, file, exec and store, are not read here)."""
+    return (
+        set(value) == {"source", "provider", "id"}
+        and value.get("source") == "env"
+        and isinstance(value.get("id"), str)
+        and _ENV_NAME.fullmatch(value["id"]) is not None
+    )
 
 
 # --- the schema, walked by key path ------------------------------------------------------------
@@ -294,14 +318,20 @@ _SECRET_WORDS = {
 def is_secret_key(name: str) -> bool:
     """True for keys that hold credentials: apiKey, token, accessToken, password, Authorization...
 
-    The last word of the name decides, so `maxTokens` or `keyRef` are not secrets.
+    The last word of the name decides, so `maxTokens` or `keyRef` are not secrets. A header
+    name (with a `-`) is secret when any part says so: `X-Custom-Auth`, `X-Api-Key-Id`.
     """
+    if "-" in name and is_secret_header(name):
+        return True
     words = re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name.replace("-", "_"))
     last = words[-1].lower() if words else name.lower()
     return last in _SECRET_WORDS or name.lower() in _SECRET_WORDS
 
 
 def _shown(value: Any, secret: bool) -> str:
+    """`value` as a message may show it: never a secret (by its key, or by its shape)."""
+    if isinstance(value, str) and looks_like_secret(value):
+        return "a string (not shown: it looks like a key or token)"
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list):
@@ -338,14 +368,24 @@ _TYPE_WORDS = {
 }
 
 
+_CONTAINER_ERRORS = frozenset(
+    {"list_type", "dict_type", "model_type", "model_attributes_type", "tuple_type"}
+)
+
+
 def _problem(doc: Document, error: Mapping[str, Any]) -> Problem:
     loc: tuple[Segment, ...] = tuple(error["loc"])
     kind: str = error["type"]
     ctx: dict[str, Any] = error.get("ctx") or {}
     value = error.get("input")
     names = [s for s in loc if isinstance(s, str)]
+    # A string where an object or a list belongs may be a key put one level too high
+    # (`providers.anthropic: "sk-..."`): its text is never shown.
+    misplaced = kind in _CONTAINER_ERRORS and isinstance(value, str)
     secret = bool(names) and is_secret_key(names[-1])
     got = f", got {_shown(value, secret)}"
+    if misplaced:
+        got = ", got a string (not shown, in case it is a key written one level too high)"
     if kind == "extra_forbidden":
         message = _unknown_key(loc)
     elif kind == "missing":
@@ -367,6 +407,10 @@ def _problem(doc: Document, error: Mapping[str, Any]) -> Problem:
         message = "must not be empty"
     elif kind == "value_error":
         message = str(error["msg"]).removeprefix("Value error, ")
+        if isinstance(value, str) and value and (secret or looks_like_secret(value)):
+            # A validator's own message may quote what it was given: never a secret.
+            shown = _shown(value, secret)
+            message = message.replace(json.dumps(value), shown).replace(value, shown)
     else:
         message = str(error["msg"]) + got
     return Problem(loc, doc.line_of(loc), message)

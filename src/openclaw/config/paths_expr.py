@@ -20,6 +20,7 @@ __all__ = ["PathError", "Segment", "format_path", "parse_path"]
 Segment = str | int
 
 _BARE = re.compile(r"[^.\[\]\"'\s]+")
+_SHOWN_BARE = re.compile(r"[^.\[\]\"'\s/:]+")  # a model reference is shown quoted
 _INDEX = re.compile(r"\[(\d+)\]")
 _QUOTED = re.compile(r"""\[\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\s*\]""")
 
@@ -75,7 +76,7 @@ def format_path(segments: Sequence[Segment]) -> str:
     for segment in segments:
         if isinstance(segment, int):
             out.append(f"[{segment}]")
-        elif _BARE.fullmatch(segment):
+        elif _SHOWN_BARE.fullmatch(segment):
             out.append(f".{segment}" if out else segment)
         else:
             out.append(f"[{json.dumps(segment, ensure_ascii=False)}]")

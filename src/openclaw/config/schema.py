@@ -2,20 +2,24 @@
 
 Strict: unknown keys and wrong types are errors (the loader turns them into messages with the
 file, the line and the key path). Names follow the original file format so that an existing
-config works unchanged. Sections of the original format that this runtime does not use are
-accepted as opaque values (see `PASSTHROUGH_SECTIONS`).
+config works unchanged: every key the original defines loads. Keys of the original that this
+runtime does not act on (`original_format.NOT_USED`, and whole top-level sections such as
+`channels` or `plugins`) are accepted without being read; `config validate` and `doctor` list them.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+import re
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from openclaw.config.mcp_schema import McpConfig
+from openclaw.config.original_format import NOT_USED, TOP_LEVEL_SECTIONS
 
 __all__ = [
     "API_NAMES",
+    "ORIGINAL_API_NAMES",
     "PASSTHROUGH_SECTIONS",
     "AgentDefaults",
     "Agents",
@@ -23,46 +27,40 @@ __all__ = [
     "ExecTool",
     "Gateway",
     "GatewayAuth",
+    "ModelCompat",
     "ModelCost",
     "ModelEntry",
+    "ModelParams",
     "ModelSelection",
     "Models",
+    "PerModel",
     "PoolHost",
     "Provider",
     "Sessions",
     "Tools",
+    "WebFetchTool",
 ]
 
-Api = Literal["ollama", "openai-completions", "anthropic-messages"]
 API_NAMES: tuple[str, ...] = ("ollama", "openai-completions", "anthropic-messages")
 
-# Top-level sections of the original file format that this runtime keeps but does not read.
-PASSTHROUGH_SECTIONS = (
-    "meta",
-    "env",
-    "wizard",
-    "diagnostics",
-    "logging",
-    "update",
-    "browser",
-    "ui",
-    "auth",
-    "bindings",
-    "broadcast",
-    "audio",
-    "messages",
-    "commands",
-    "session",
-    "web",
-    "channels",
-    "cron",
-    "hooks",
-    "discovery",
-    "canvasHost",
-    "talk",
-    "skills",
-    "plugins",
+# API adapters the original defines; those outside API_NAMES load, and their provider is
+# reported as unusable here.
+ORIGINAL_API_NAMES: tuple[str, ...] = (
+    "openai-completions",
+    "openai-responses",
+    "openai-chatgpt-responses",
+    "anthropic-messages",
+    "google-generative-ai",
+    "google-vertex",
+    "github-copilot",
+    "bedrock-converse-stream",
+    "ollama",
+    "pi-messages",
+    "azure-openai-responses",
 )
+
+# Top-level sections of the original file format that this runtime keeps but does not read.
+PASSTHROUGH_SECTIONS = TOP_LEVEL_SECTIONS
 
 
 class _Strict(BaseModel):
@@ -75,7 +73,12 @@ class _Strict(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _accept_renamed_keys(cls, data: Any) -> Any:
-        if not cls.RENAMED_KEYS or not isinstance(data, dict):
+        if not isinstance(data, dict):
+            return data
+        ignored = NOT_USED.get(cls.__name__)
+        if ignored:  # the original's keys that are not acted on here: accepted, not read
+            data = {k: v for k, v in data.items() if k not in ignored or k in cls.model_fields}
+        if not cls.RENAMED_KEYS:
             return data
         for old, new in cls.RENAMED_KEYS.items():
             if old in data:
@@ -94,6 +97,46 @@ class ModelCost(_Strict):
     cacheWrite: float = Field(default=0, ge=0)
 
 
+_GO_DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
+
+
+def _check_keep_alive(value: Any) -> Any:
+    if isinstance(value, str) and not (
+        _GO_DURATION.fullmatch(value.strip()) or value.strip() in ("0", "-0", "+0")
+    ):
+        raise ValueError(
+            f'keep_alive {value!r} has no unit, and Ollama refuses it (400 "missing unit in'
+            ' duration"): write "300s", "5m" or "1h", or a plain number of seconds (300)'
+            if re.fullmatch(r"[-+]?\d+(?:\.\d*)?", value.strip())
+            else f'keep_alive {value!r} is not a duration: write "30s", "5m" or "1h",'
+            " a number of seconds, or -1 to keep the model loaded"
+        )
+    return value
+
+
+KeepAlive = Annotated[int | float | str, AfterValidator(_check_keep_alive)]
+
+
+class ModelParams(BaseModel):
+    """Request options of one model (for Ollama: `options` such as `num_ctx`, `temperature`,
+    and `keep_alive`); any key is kept, the ones Ollama would refuse are checked."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+
+    keep_alive: KeepAlive | None = None
+    num_ctx: int | None = Field(default=None, gt=0)
+    streaming: bool | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class ModelCompat(_Strict):
+    """The original's per-model compatibility flags; `supportsTools: false` marks a chat model."""
+
+    supportsTools: bool | None = None
+
+
 class ModelEntry(_Strict):
     id: str = Field(min_length=1)
     name: str | None = None
@@ -101,10 +144,33 @@ class ModelEntry(_Strict):
     input: list[Literal["text", "image"]] | None = None
     cost: ModelCost | None = None
     contextWindow: int | None = Field(default=None, gt=0)
+    contextTokens: int | None = Field(
+        default=None, gt=0, description="the context in effect (for Ollama: num_ctx sent)"
+    )
     maxTokens: int | None = Field(default=None, gt=0)
     tools: bool | None = None
-    params: dict[str, Any] | None = None
+    compat: ModelCompat | None = None
+    params: ModelParams | None = None
     headers: dict[str, str] | None = None
+
+    @property
+    def supports_tools(self) -> bool | None:
+        """`tools`, else the original's `compat.supportsTools`; None when neither says."""
+        if self.tools is not None:
+            return self.tools
+        return self.compat.supportsTools if self.compat else None
+
+
+def _check_api(value: str) -> str:
+    if value not in API_NAMES and value not in ORIGINAL_API_NAMES:
+        import difflib
+        import json
+
+        known = ", ".join(json.dumps(name) for name in API_NAMES)
+        guess = difflib.get_close_matches(value, API_NAMES, n=1, cutoff=0.3)
+        hint = f" (did you mean {json.dumps(guess[0])}?)" if guess else ""
+        raise ValueError(f"expected one of {known}, got {json.dumps(value)}{hint}")
+    return value
 
 
 class PoolHost(_Strict):
@@ -121,9 +187,13 @@ class Provider(_Strict):
     baseUrls: list[str] | None = Field(default=None, min_length=1)
     hosts: list[PoolHost] | None = Field(default=None, min_length=1)
     apiKey: str | None = None
-    api: Api | None = None
+    api: Annotated[str, AfterValidator(_check_api)] | None = None
     headers: dict[str, str] | None = None
     timeout: int | None = Field(default=None, gt=0, description="milliseconds")
+    timeoutSeconds: int | None = Field(
+        default=None, gt=0, description="the original's request timeout; `timeout` wins"
+    )
+    maxTokens: int | None = Field(default=None, gt=0, description="default for its models")
     idleTimeout: int | None = Field(
         default=None, gt=0, description="milliseconds allowed between two chunks of an answer"
     )
@@ -161,8 +231,17 @@ class ModelSelection(_Strict):
     fallbacks: list[str] | None = None
 
 
+class PerModel(_Strict):
+    """`agents.defaults.models["provider/id"]`: settings for one model, discovered or not."""
+
+    alias: str | None = None
+    params: ModelParams | None = None
+    streaming: bool | None = None
+
+
 class AgentDefaults(_Strict):
     model: ModelSelection | None = None
+    models: dict[str, PerModel] | None = None
     workspace: str | None = None
     contextCap: int | None = Field(
         default=None,
@@ -170,6 +249,14 @@ class AgentDefaults(_Strict):
         description="largest num_ctx sent to a local model when none is configured",
     )
     maxTurns: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _model_as_text(cls, data: Any) -> Any:
+        """`model: "ollama/x"` (the original's short form) is `model: { primary: "ollama/x" }`."""
+        if isinstance(data, dict) and isinstance(data.get("model"), str):
+            return {**data, "model": {"primary": data["model"]}}
+        return data
 
 
 class Agents(_Strict):
@@ -182,24 +269,37 @@ class ExecTool(_Strict):
     timeoutSeconds: float | None = Field(default=None, gt=0)
 
 
+class WebFetchTool(_Strict):
+    policy: Literal["ask", "allow", "deny"] | None = None
+    allow: list[str] | None = Field(
+        default=None, description="internal hosts or networks (CIDR) web_fetch may reach"
+    )
+
+
 class Tools(_Strict):
     exec: ExecTool | None = None
+    web_fetch: WebFetchTool | None = None
 
 
 class GatewayAuth(_Strict):
+    mode: Literal["none", "token", "password", "trusted-proxy"] | None = None
     token: str | None = None
+    password: str | None = None
 
 
 class Gateway(_Strict):
     port: int | None = Field(default=None, gt=0, lt=65536)
-    bind: str | None = None
+    bind: str | None = None  # an address, or the original's loopback | lan | auto | custom
+    customBindHost: str | None = None  # the address of `bind: "custom"`
     auth: GatewayAuth | None = None
+    allowedHosts: list[str] | None = None
+    allowedOrigins: list[str] | None = None
+    maxConcurrentRequests: int | None = Field(default=None, gt=0)
 
 
-class Config(BaseModel):
-    """The whole file. Passthrough sections of the original format are kept as-is."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+class Config(_Strict):
+    """The whole file. Top-level sections of the original format that this runtime does not read
+    are accepted and left alone."""
 
     models: Models | None = None
     agents: Agents | None = None
@@ -207,30 +307,7 @@ class Config(BaseModel):
     gateway: Gateway | None = None
     sessions: Sessions | None = None
     mcp: McpConfig | None = None
-    meta: Any = None
     env: Any = None
-    wizard: Any = None
-    diagnostics: Any = None
-    logging: Any = None
-    update: Any = None
-    browser: Any = None
-    ui: Any = None
-    auth: Any = None
-    bindings: Any = None
-    broadcast: Any = None
-    audio: Any = None
-    messages: Any = None
-    commands: Any = None
-    session: Any = None
-    web: Any = None
-    channels: Any = None
-    cron: Any = None
-    hooks: Any = None
-    discovery: Any = None
-    canvasHost: Any = None
-    talk: Any = None
-    skills: Any = None
-    plugins: Any = None
 
     @property
     def providers(self) -> dict[str, Provider]:

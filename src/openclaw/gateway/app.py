@@ -23,7 +23,6 @@ from starlette.routing import Route
 
 from openclaw.gateway.access_log import AccessLog
 from openclaw.gateway.activity import Activity
-from openclaw.gateway.auth import BearerAuth
 from openclaw.gateway.chat import AGENT_MODEL, start_chat
 from openclaw.gateway.chat_response import ChatResponse
 from openclaw.gateway.dashboard import dashboard_routes
@@ -35,6 +34,7 @@ from openclaw.gateway.errors import (
     error_json,
 )
 from openclaw.gateway.faces import FaceKit, face_routes
+from openclaw.gateway.guard import AccessPolicy, Guard
 from openclaw.gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics
 from openclaw.gateway.openai_api import (
     Completion,
@@ -78,6 +78,10 @@ async def read_json(request: Request, limit: int) -> Any:
         chunks.append(chunk)
     try:
         return json.loads(b"".join(chunks))
+    except RecursionError:
+        raise InvalidRequest(
+            "the request body is nested too deeply to read; send flatter JSON", param="body"
+        ) from None
     except ValueError as error:  # UnicodeDecodeError included
         raise InvalidRequest(
             f"the request body is not valid JSON ({error}): send a JSON object with"
@@ -175,11 +179,14 @@ def create_app(
     token: str | None = None,
     max_body: int = MAX_BODY_BYTES,
     shutdown: Shutdown | None = None,
+    policy: AccessPolicy | None = None,
 ) -> Starlette:
-    """The gateway app over `runtime`; with `token`, every request but `/healthz` and the
-    dashboard page itself must carry it as a bearer token."""
+    """The gateway app over `runtime`, every route behind the `Guard` (Host, Origin, JSON
+    bodies, the token, the concurrency limit). `policy` gives its settings; `token` alone is
+    the same as `AccessPolicy(token)`."""
+    policy = policy or AccessPolicy(token)
     gateway = Gateway(
-        runtime, token, max_body, GatewayMetrics(), Activity(), shutdown or Shutdown()
+        runtime, policy.token, max_body, GatewayMetrics(), Activity(), shutdown or Shutdown()
     )
     api = _Endpoints(gateway)
     routes = [
@@ -193,13 +200,11 @@ def create_app(
         Route("/v1/embeddings", api.embeddings, methods=["POST"]),
         *face_routes(api.kit),
     ]
-    middleware = [Middleware(AccessLog)]
-    if token:
-
-        def refused(message: str) -> None:
-            gateway.refused("unauthorized", message)
-
-        middleware.append(Middleware(BearerAuth, token=token, on_refusal=refused))
+    # The access log sees every request, the guard's refusals included.
+    middleware = [
+        Middleware(AccessLog),
+        Middleware(Guard, policy=policy, on_refusal=gateway.refused),
+    ]
     app = Starlette(
         routes=routes, middleware=middleware, exception_handlers={HTTPException: _http_error}
     )

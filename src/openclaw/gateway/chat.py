@@ -258,7 +258,7 @@ async def _model_run(
         models = [model, *_fallbacks(runtime.catalog.current, model)]
     if request.context.tools and not model.tools:
         raise InvalidRequest(
-            f"{model.key} does not take tools (its entry says `tools: false`):"
+            f"{model.key} does not take tools (a chat-only model):"
             " send the request without `tools`, or to another model",
             param="tools",
         )

@@ -3,12 +3,17 @@
 ApiError                 a request the gateway refuses; `status`, `type` and `code` say how
  ├── InvalidRequest      400: malformed JSON, a field of the wrong type, an unsupported feature
  ├── Unauthorized        401: a missing or wrong bearer token
+ ├── Forbidden           403: a foreign Host or Origin (another web page)
  ├── ModelNotFound       404: a `model` that is neither `openclaw` nor in the catalog
+ ├── BodyTimeout         408: a request body that did not arrive in time
  ├── BodyTooLarge        413: a request body over the size cap
+ ├── UnsupportedMediaType 415: a body not sent as `application/json`
  └── Unavailable         503: no model is configured or usable, or the gateway is shutting down
+      └── TooBusy        503: more requests at once than the gateway serves
 
 Every one becomes `{"error": {"message", "type", "param", "code"}}`, the body OpenAI's clients
-parse; the message says what is wrong and what to do.
+parse; the message says what is wrong and what to do. `refusal_body` words a refusal in the
+shape of the face that was called (Ollama's `/api/*`, Anthropic's `/v1/messages`).
 """
 
 from __future__ import annotations
@@ -18,13 +23,18 @@ from typing import Any
 
 __all__ = [
     "ApiError",
+    "BodyTimeout",
     "BodyTooLarge",
+    "Forbidden",
     "InvalidRequest",
     "ModelNotFound",
+    "TooBusy",
     "Unauthorized",
     "Unavailable",
+    "UnsupportedMediaType",
     "error_body",
     "error_json",
+    "refusal_body",
 ]
 
 
@@ -89,3 +99,48 @@ class Unavailable(ApiError):
     type = "server_error"
     code = "unavailable"
     kind = "unavailable"
+
+
+class Forbidden(ApiError):
+    status = 403
+    type = "invalid_request_error"
+    code = "forbidden"
+    kind = "forbidden"
+
+
+class BodyTimeout(ApiError):
+    status = 408
+    type = "invalid_request_error"
+    code = "request_timeout"
+    kind = "body_timeout"
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+    type = "invalid_request_error"
+    code = "unsupported_media_type"
+    kind = "invalid_request"
+
+
+class TooBusy(Unavailable):
+    code = "too_many_requests"
+    kind = "too_busy"
+
+
+_ANTHROPIC_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    413: "request_too_large",
+    503: "overloaded_error",
+}
+
+
+def refusal_body(path: str, error: ApiError) -> bytes:
+    """`error` as the client of the face at `path` parses errors."""
+    if path.startswith("/api/") and path != "/api/status":  # Ollama's own API
+        return json.dumps({"error": error.message}, ensure_ascii=False).encode()
+    if path.startswith("/v1/messages"):  # Anthropic's Messages API
+        kind = _ANTHROPIC_TYPES.get(error.status, "invalid_request_error")
+        anthropic = {"type": "error", "error": {"type": kind, "message": error.message}}
+        return json.dumps(anthropic, ensure_ascii=False).encode()
+    return error.body()

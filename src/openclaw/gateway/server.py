@@ -1,6 +1,9 @@
 """Serving the gateway with uvicorn, and stopping it gracefully.
 
 Before anything listens, the bind address is checked: beyond loopback a token is required.
+The token is the user's (`gateway.auth.token`, `--token`) or, by default, the one generated on
+first run in the state directory; `gateway.auth.mode: "none"` turns it off, on loopback only.
+Request headers must arrive within `header_timeout` seconds and bodies within `body_timeout`.
 On SIGINT or SIGTERM (or `GatewayServer.stop()`), the listening socket closes, answers in
 progress get `grace` seconds to finish, then each one still running ends with a clean
 `shutting_down` error (an error event and `[DONE]` when streaming): no body is cut half-way.
@@ -22,12 +25,16 @@ from pathlib import Path
 import uvicorn
 from starlette.applications import Starlette
 
-from openclaw.config.schema import Config
+from openclaw.config.schema import Config, GatewayAuth
+from openclaw.config.schema import Gateway as GatewaySection
 from openclaw.errors import UserError
 from openclaw.gateway import DEFAULT_BIND, DEFAULT_PORT
 from openclaw.gateway.app import MAX_BODY_BYTES, create_app
 from openclaw.gateway.chat_response import ABORT_GRACE
+from openclaw.gateway.deadlines import with_header_deadline
+from openclaw.gateway.guard import AccessPolicy
 from openclaw.gateway.state import CATALOG_TTL, Gateway, Runtime, Shutdown, catalog_source
+from openclaw.gateway.token import check_token, stored_token
 
 __all__ = [
     "DEFAULT_BIND",
@@ -44,6 +51,10 @@ __all__ = [
 
 DEFAULT_GRACE = 10.0  # seconds answers in progress get to finish on shutdown
 UPSTREAM_CONNECTIONS = 1000  # open model requests at once (the shared HTTP client's pool)
+HEADER_TIMEOUT = 10.0  # seconds a client has to send a request's headers
+BODY_TIMEOUT = 30.0  # and its body
+MAX_REQUESTS = 1024  # requests served at once (gateway.maxConcurrentRequests)
+MAX_CONNECTIONS = 4096  # open connections; past this uvicorn answers 503 at once
 # `gateway.bind` values of the original config format, and plain words.
 BIND_ALIASES = {
     "loopback": "127.0.0.1",
@@ -51,6 +62,44 @@ BIND_ALIASES = {
     "lan": "0.0.0.0",
     "all": "0.0.0.0",
 }
+
+
+def _configured_bind(section: GatewaySection | None) -> str | None:
+    """`gateway.bind`, with the original's `custom` (its `customBindHost`) and `auto`."""
+    if section is None or not section.bind:
+        return None
+    mode = section.bind.strip().lower()
+    if mode == "custom":
+        if not section.customBindHost:
+            raise UserError('gateway.bind is "custom" but gateway.customBindHost is not set')
+        return section.customBindHost
+    if mode == "auto":
+        return DEFAULT_BIND  # loopback: exposing the gateway is always a choice made explicitly
+    if mode == "tailnet":
+        raise UserError(
+            'gateway.bind "tailnet" is not supported here: set gateway.bind to the address to'
+            " listen on (it needs gateway.auth.token beyond loopback)"
+        )
+    return section.bind
+
+
+def _configured_secret(auth: GatewayAuth | None) -> str | None:
+    """The bearer secret `gateway.auth` asks for: `mode` "token" (or no mode) uses `token`,
+    "password" uses `password`, "none" turns auth off (loopback only)."""
+    if auth is None:
+        return None
+    if auth.mode == "none":
+        return None
+    if auth.mode == "password":
+        if not auth.password:
+            raise UserError('gateway.auth.mode is "password" but gateway.auth.password is not set')
+        return auth.password
+    if auth.mode == "trusted-proxy":
+        raise UserError(
+            'gateway.auth.mode "trusted-proxy" is not supported here: use "token" with'
+            " gateway.auth.token"
+        )
+    return auth.token
 
 
 def bind_address(value: str | None) -> str:
@@ -72,7 +121,8 @@ def check_bind(host: str, token: str | None) -> None:
         return
     raise UserError(
         f"refusing to listen on {host} without an auth token: anyone who can reach this machine"
-        " could use your models and run tools on it. Set a token with"
+        ' could use your models and run tools on it. Remove gateway.auth.mode "none" to use'
+        " the generated token, set one with"
         ' `openclaw config set gateway.auth.token "$(openssl rand -hex 32)"` (or pass --token),'
         " or listen on loopback only with --bind 127.0.0.1"
     )
@@ -146,6 +196,7 @@ class GatewayServer:
         gateway: Gateway,
         grace: float = DEFAULT_GRACE,
         notify: Callable[[str], None] = lambda _: None,
+        header_timeout: float = HEADER_TIMEOUT,
     ) -> None:
         self.gateway = gateway
         self.grace = grace
@@ -158,6 +209,8 @@ class GatewayServer:
             log_level="warning",
             access_log=False,
             proxy_headers=False,  # nothing here depends on the client's address
+            http=with_header_deadline(header_timeout),
+            limit_concurrency=MAX_CONNECTIONS,
             timeout_graceful_shutdown=int(grace + ABORT_GRACE + 2),
         )
         self._server = _Uvicorn(config, lambda: self._on_started(), self._begin_shutdown)
@@ -225,6 +278,21 @@ class GatewaySettings:
     grace: float = DEFAULT_GRACE
     max_body: int = MAX_BODY_BYTES
     catalog_ttl: float = CATALOG_TTL
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    max_requests: int = MAX_REQUESTS
+    header_timeout: float = HEADER_TIMEOUT
+    body_timeout: float = BODY_TIMEOUT
+
+    @property
+    def access(self) -> AccessPolicy:
+        return AccessPolicy.build(
+            self.token,
+            self.allowed_hosts,
+            self.allowed_origins,
+            max_requests=self.max_requests,
+            body_timeout=self.body_timeout,
+        )
 
     @classmethod
     def from_config(
@@ -236,14 +304,29 @@ class GatewaySettings:
         port: int | None = None,
         bind: str | None = None,
         token: str | None = None,
+        auth: str | None = None,
         grace: float = DEFAULT_GRACE,
         max_body: int = MAX_BODY_BYTES,
         catalog_ttl: float = CATALOG_TTL,
+        header_timeout: float = HEADER_TIMEOUT,
+        body_timeout: float = BODY_TIMEOUT,
     ) -> GatewaySettings:
-        """`gateway.port`, `gateway.bind` and `gateway.auth.token` from the config, each
-        overridden by the matching argument (the command line's options)."""
+        """`gateway.port`, `gateway.bind` and `gateway.auth` from the config, each overridden
+        by the matching argument (the command line's options). With no token given, the one in
+        the state directory is used (made on first run) unless the auth mode is `none`."""
         section = config.gateway
-        configured_token = section.auth.token if section and section.auth else None
+        auth_section = section.auth if section else None
+        mode = auth or (auth_section.mode if auth_section else None) or "token"
+        configured = _configured_secret(auth_section) if auth is None else None
+        if token is not None:
+            chosen_token: str | None = check_token(token, "--token")
+        elif configured is not None:
+            where = "gateway.auth.password" if mode == "password" else "gateway.auth.token"
+            chosen_token = check_token(configured, where)
+        elif mode == "none":
+            chosen_token = None
+        else:
+            chosen_token = stored_token(state_dir)
         chosen_port = port if port is not None else (section and section.port) or DEFAULT_PORT
         if not 0 <= chosen_port <= 65535:
             raise UserError(f"the port must be from 0 to 65535 (got {chosen_port})")
@@ -251,12 +334,17 @@ class GatewaySettings:
             config,
             env,
             state_dir,
-            host=bind_address(bind or (section.bind if section else None)),
+            host=bind_address(bind or _configured_bind(section)),
             port=chosen_port,
-            token=token or configured_token or None,
+            token=chosen_token,
             grace=grace,
             max_body=max_body,
             catalog_ttl=catalog_ttl,
+            allowed_hosts=tuple((section.allowedHosts or ()) if section else ()),
+            allowed_origins=tuple((section.allowedOrigins or ()) if section else ()),
+            max_requests=(section.maxConcurrentRequests if section else None) or MAX_REQUESTS,
+            header_timeout=header_timeout,
+            body_timeout=body_timeout,
         )
 
 
@@ -295,11 +383,13 @@ async def run_gateway(
             router.start(http)
             app = create_app(
                 Runtime(config, env, state, http, source, router),
-                token=settings.token,
                 max_body=settings.max_body,
                 shutdown=shutdown,
+                policy=settings.access,
             )
-            server = GatewayServer(app, app.state.gateway, settings.grace, notify)
+            server = GatewayServer(
+                app, app.state.gateway, settings.grace, notify, settings.header_timeout
+            )
             url = _url(sock)
             _load_what_answers_need()
             try:

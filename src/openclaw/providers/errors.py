@@ -75,6 +75,10 @@ def connection_detail(error: BaseException) -> str:
     import errno
     import socket
 
+    import aiohttp
+
+    if isinstance(error, aiohttp.ClientPayloadError):
+        return _in_plain_words(error)
     cause = getattr(error, "os_error", None) or error.__cause__ or error
     if (
         isinstance(cause, ConnectionRefusedError)
@@ -85,7 +89,37 @@ def connection_detail(error: BaseException) -> str:
         return "host name not resolved"
     if isinstance(cause, asyncio.TimeoutError):
         return "connect timeout"
-    return str(cause) or type(cause).__name__
+    return _in_plain_words(cause)
+
+
+def _in_plain_words(error: BaseException) -> str:
+    """What an HTTP-client failure means to the user, without the library's wording (aiohttp
+    prints a "400" in its payload errors that is no HTTP status)."""
+    import aiohttp
+    from aiohttp import http_exceptions
+
+    if isinstance(
+        error,
+        aiohttp.ClientPayloadError
+        | http_exceptions.TransferEncodingError
+        | http_exceptions.ContentLengthError,
+    ):
+        return "the connection closed before the answer was complete"
+    if isinstance(error, http_exceptions.HttpProcessingError):
+        return "the server sent a malformed HTTP response"
+    if isinstance(error, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection"
+    if isinstance(error, aiohttp.ClientResponseError):
+        return f"the server sent an invalid response (HTTP {error.status})"
+    if isinstance(error, ConnectionResetError):
+        return "the connection was reset"
+    if isinstance(error, aiohttp.ClientOSError | OSError):
+        strerror = getattr(error, "strerror", None)
+        if strerror:
+            return str(strerror).lower()
+    if isinstance(error, aiohttp.ClientError):
+        return "the connection failed"
+    return str(error) or type(error).__name__
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -193,7 +193,14 @@ async def open_exchange(
             ) from error
         raise StreamFailure("timeout", "no first byte", timeout=first_byte) from error
     except (ValueError, TypeError, AttributeError, KeyError) as error:
-        raise StreamFailure("server", f"the server sent something unexpected: {error}") from error
+        import json
+
+        what = (
+            "something that is not JSON"
+            if isinstance(error, json.JSONDecodeError)
+            else ("an answer in a shape this client does not know")
+        )
+        raise StreamFailure("server", f"the server sent {what}") from error
     except (aiohttp.ClientError, OSError) as error:
         if options.abort is not None and options.abort.is_set():
             raise StreamFailure("aborted", "") from error

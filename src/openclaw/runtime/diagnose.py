@@ -58,7 +58,8 @@ async def _ollama_findings(
 ) -> list[Finding]:
     pid, url = status.id, status.base_url
     if not result.reachable:
-        where = f"models.providers.{pid}.baseUrl" if status.origin == "explicit" else "OLLAMA_HOST"
+        configured = status.origin != "discovered"
+        where = f"models.providers.{pid}.baseUrl" if configured else "OLLAMA_HOST"
         return [
             Finding(
                 "ollama-unreachable",
@@ -119,8 +120,7 @@ async def _ollama_findings(
                 f"ollama pull {TOOL_MODEL}",
                 (
                     *(f"skipped {s.name}: {s.reason}" for s in result.skipped),
-                    "to use a model without tools anyway, list it under models.providers.ollama"
-                    ' with "tools": false (this switches discovery off)',
+                    *_chat_only_hint(result),
                 ),
             )
         )
@@ -132,10 +132,23 @@ async def _ollama_findings(
                 f"{len(result.skipped)} of {result.installed} installed models"
                 f" {'was' if len(result.skipped) == 1 else 'were'} skipped",
                 "",
-                tuple(f"skipped {s.name}: {s.reason}" for s in result.skipped),
+                (
+                    *(f"skipped {s.name}: {s.reason}" for s in result.skipped),
+                    *_chat_only_hint(result),
+                ),
             )
         )
     return findings
+
+
+def _chat_only_hint(result: DiscoveryResult) -> tuple[str, ...]:
+    if not result.chat_only:
+        return ()
+    first = result.chat_only[0]
+    return (
+        "models without tools stay usable for a plain chat, e.g."
+        f" `openclaw agent --model {first.key} --no-tools --message TEXT`",
+    )
 
 
 async def diagnose(catalog: Catalog, http: aiohttp.ClientSession) -> list[Finding]:
@@ -144,7 +157,7 @@ async def diagnose(catalog: Catalog, http: aiohttp.ClientSession) -> list[Findin
     explicit_ollama = "ollama" in catalog.providers and (
         catalog.providers["ollama"].origin == "explicit"
     )
-    if catalog.implicit_ollama and not explicit_ollama:
+    if catalog.implicit_ollama and "ollama" not in catalog.providers:
         findings.append(
             Finding(
                 "ollama-key-missing",
@@ -167,21 +180,20 @@ async def diagnose(catalog: Catalog, http: aiohttp.ClientSession) -> list[Findin
     for status, result in zip(hosts, results, strict=True):
         findings += await _ollama_findings(http, status, result, catalog)
 
-    if explicit_ollama:
-        status = catalog.providers["ollama"]
-        count = sum(1 for m in catalog.models if m.provider == "ollama")
-        if count == 0:
+    for status in catalog.providers.values():
+        if status.origin == "configured":
             findings.append(
                 Finding(
-                    "explicit-ollama-empty",
-                    "error",
-                    "models.providers.ollama is set explicitly, which switches discovery off, but"
-                    " it lists no models",
-                    "openclaw config unset models.providers.ollama",
-                    ("that brings discovery back; or list models under models.providers.ollama",),
+                    "configured-discovery",
+                    "info",
+                    f"models.providers.{status.id} lists no models, so it configures discovery"
+                    f" on {status.base_url} (its apiKey, headers and timeouts apply) and every"
+                    " pulled model is found; listing models there would switch discovery off",
                 )
             )
-        else:
+    if explicit_ollama:
+        count = sum(1 for m in catalog.models if m.provider == "ollama")
+        if count:
             findings.append(
                 Finding(
                     "explicit-ollama",

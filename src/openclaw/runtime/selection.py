@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from openclaw.catalog.catalog import Catalog
-from openclaw.config.schema import Config
+from openclaw.config.schema import API_NAMES, Config
 from openclaw.errors import UserError
 from openclaw.providers.events import StreamOptions, ThinkingLevel
 from openclaw.providers.model import Model
@@ -26,6 +26,9 @@ def chain_models(catalog: Catalog, override: str | None = None) -> list[Model]:
         reasons += selection.problems
         why = f": {'; '.join(reasons)}" if reasons else ""
         raise UserError(f"no model is available{why}. Run `openclaw doctor` to see what to fix.")
+    if primary.api not in API_NAMES:
+        note = catalog.providers[primary.provider].note
+        raise UserError(f"{primary.key} cannot be used: {note}")
     models = [primary] + [m for m in selection.fallbacks if m != primary]
     return [m for m in models if catalog.providers[m.provider].available or m == primary]
 

@@ -21,7 +21,15 @@ from openclaw.providers.events import ToolSpec
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["ExecPolicy", "Tool", "ToolArguments", "ToolContext", "ToolError", "tool_spec"]
+__all__ = [
+    "ExecPolicy",
+    "Tool",
+    "ToolArguments",
+    "ToolContext",
+    "ToolError",
+    "WebFetchPolicy",
+    "tool_spec",
+]
 
 ExecPolicyName = Literal["ask", "allow", "deny"]
 
@@ -45,11 +53,19 @@ class ExecPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class WebFetchPolicy:
+    policy: ExecPolicyName = "ask"
+    allow: tuple[str, ...] = ()  # internal host names and networks that may be fetched
+
+
+@dataclass(frozen=True, slots=True)
 class ToolContext:
     workspace: Path
     http: aiohttp.ClientSession | None = None
     exec_policy: ExecPolicy = field(default_factory=ExecPolicy)
-    # Asks the person whether a command may run; None means there is nobody to ask (deny).
+    web_fetch: WebFetchPolicy = field(default_factory=WebFetchPolicy)
+    # Asks the person whether a command may run (or an address be fetched: `web_fetch URL`);
+    # None means there is nobody to ask (deny).
     approve: Callable[[str], Awaitable[bool]] | None = None
     abort: asyncio.Event | None = None
 

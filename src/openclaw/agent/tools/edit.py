@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from pydantic import Field
 
 from openclaw.agent.tools.base import Tool, ToolArguments, ToolContext, ToolError
-from openclaw.agent.tools.workspace import display_path, resolve_in_workspace
+from openclaw.agent.tools.text import format_size
+from openclaw.agent.tools.workspace import (
+    display_path,
+    is_swapped_link,
+    open_beneath,
+    read_beneath,
+    resolve_in_workspace,
+    swapped,
+)
+
+MAX_EDIT_BYTES = 16 * 1024 * 1024  # larger files are not loaded to be edited
 
 __all__ = ["EDIT_TOOL", "EditArguments", "Replacement"]
 
@@ -30,15 +41,27 @@ class EditArguments(ToolArguments):
 async def edit(args: EditArguments, ctx: ToolContext) -> str:
     path = resolve_in_workspace(ctx.workspace, args.path)
     shown = display_path(ctx.workspace, path)
-    return await asyncio.to_thread(_edit, path, shown, args.edits)
+    return await asyncio.to_thread(_edit, ctx.workspace.resolve(), path, shown, args.edits)
 
 
-def _edit(path: Path, shown: str, edits: list[Replacement]) -> str:
+def _edit(root: Path, path: Path, shown: str, edits: list[Replacement]) -> str:
     if not path.is_file():
         what = "a directory" if path.is_dir() else "not there"
         raise ToolError(f"{shown} is {what}; edit changes an existing file (use write to create)")
+    relative = path.relative_to(root)
     try:
-        text = path.read_bytes().decode("utf-8")
+        data = read_beneath(root, relative, MAX_EDIT_BYTES + 1)
+    except OSError as error:
+        if is_swapped_link(error):
+            raise swapped(shown) from None
+        raise
+    if len(data) > MAX_EDIT_BYTES:
+        raise ToolError(
+            f"{shown} is larger than {format_size(MAX_EDIT_BYTES)}; edit only loads smaller"
+            " files (use exec with sed for this one)"
+        )
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ToolError(f"{shown} is not UTF-8 text; edit only changes text files") from None
     for number, replacement in enumerate(edits, start=1):
@@ -55,7 +78,14 @@ def _edit(path: Path, shown: str, edits: list[Replacement]) -> str:
                 f" {advice}. No change was made to the file."
             )
         text = text.replace(replacement.old, replacement.new, 1)
-    path.write_bytes(text.encode("utf-8"))
+    try:
+        fd = open_beneath(root, relative, os.O_WRONLY | os.O_TRUNC)
+    except OSError as error:
+        if is_swapped_link(error):
+            raise swapped(shown) from None
+        raise
+    with os.fdopen(fd, "wb") as file:
+        file.write(text.encode("utf-8"))
     plural = "s" if len(edits) > 1 else ""
     return f"edited {shown}: {len(edits)} replacement{plural} made"
 

@@ -4,9 +4,16 @@
 (the default) runs a simple command that starts with one of the `tools.exec.allow` prefixes and
 asks the person about any other; with nobody to ask, it is refused.
 
-The command runs in its own process group. When it times out, or the run is aborted, the whole
-group is killed; when it ends, anything it left running in the background is killed too, so no
-command outlives its call.
+`tools.exec.timeoutSeconds` (60 s by default) is an upper bound: the model may ask for less,
+never for more.
+
+The command runs under a small wrapper (`reaper.py`) in its own process group. On Linux the
+wrapper is a child subreaper: whatever the command starts, in the background or in a session of
+its own (`setsid`), stays its descendant, and is killed when the command ends, times out or the
+run is aborted, so no command outlives its call. Elsewhere only the process group is killed.
+
+The command's environment has no credentials: provider keys, tokens, passwords and any value
+shaped like a key are removed (`openclaw.redaction.command_environment`).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -23,11 +31,14 @@ from pydantic.json_schema import SkipJsonSchema
 
 from openclaw.agent.tools.base import ExecPolicy, Tool, ToolArguments, ToolContext, ToolError
 from openclaw.agent.tools.text import format_size
+from openclaw.redaction import command_environment
 
 __all__ = ["EXEC_TOOL", "MAX_OUTPUT_BYTES", "ExecArguments", "allowed_without_asking"]
 
 MAX_OUTPUT_BYTES = 64 * 1024  # of combined stdout and stderr; the head and the tail are kept
 DRAIN_SECONDS = 2.0  # how long to wait for the output to end after the command has ended
+REAP_SECONDS = 5.0  # how long the wrapper gets to stop everything before it is killed
+REAPER = Path(__file__).with_name("reaper.py")
 
 # Chaining, substitution and redirection: a command with any of these is never run on the
 # strength of an allow-list prefix alone: `git status; rm -rf ~` starts with `git status`.
@@ -38,7 +49,8 @@ class ExecArguments(ToolArguments):
     command: str = Field(min_length=1, description="The shell command to run.")
     timeout: Annotated[float, Field(gt=0)] | SkipJsonSchema[None] = Field(
         default=None,
-        description="Seconds to let it run before it is stopped; leave out for the default.",
+        description="Seconds to let it run before it is stopped (at most the configured"
+        " limit); leave out for the default.",
     )
 
 
@@ -76,7 +88,8 @@ async def _check_policy(command: str, ctx: ToolContext) -> None:
 
 async def run_command(args: ExecArguments, ctx: ToolContext) -> str:
     await _check_policy(args.command, ctx)
-    timeout = args.timeout if args.timeout is not None else ctx.exec_policy.timeout
+    limit = ctx.exec_policy.timeout
+    timeout = min(args.timeout, limit) if args.timeout is not None else limit
     if not ctx.workspace.is_dir():
         raise ToolError(f"the workspace {ctx.workspace} does not exist; it must be created first")
     transport, command = await _start(args.command, ctx.workspace)
@@ -90,7 +103,13 @@ async def run_command(args: ExecArguments, ctx: ToolContext) -> str:
     if aborted is None:
         raise ToolError(
             f"{text}[timed out after {timeout:g} s; the command and everything it started were"
-            " stopped. If it needs longer, pass a larger timeout]"
+            " stopped. "
+            + (
+                f"{limit:g} s is the most tools.exec.timeoutSeconds allows; only the user can"
+                " raise it]"
+                if timeout >= limit
+                else "If it needs longer, pass a larger timeout]"
+            )
         )
     if aborted:
         raise ToolError(f"{text}[the run was aborted; the command was stopped]")
@@ -122,10 +141,17 @@ class _Command(asyncio.SubprocessProtocol):
 async def _start(command: str, workspace: Path) -> tuple[asyncio.SubprocessTransport, _Command]:
     loop = asyncio.get_running_loop()
     starting = asyncio.ensure_future(
-        loop.subprocess_shell(
+        loop.subprocess_exec(
             _Command,
+            sys.executable,
+            "-I",
+            "-S",
+            str(REAPER),
+            "/bin/sh",
+            "-c",
             command,
             cwd=workspace,
+            env=command_environment(os.environ),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -141,11 +167,18 @@ async def _start(command: str, workspace: Path) -> tuple[asyncio.SubprocessTrans
 
 
 async def _stop(transport: asyncio.SubprocessTransport, command: _Command) -> None:
-    """Kill what is left of the group (everything, after a timeout or an abort; whatever was
-    left in the background, after a normal end) and collect the rest of the output."""
+    """Stop what is left (everything, after a timeout or an abort; whatever was left in the
+    background, after a normal end) and collect the rest of the output. The wrapper stops
+    every descendant on SIGTERM; the process group is killed after it, in case it could not."""
+    pid = transport.get_pid()
+    if not command.exited.is_set():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(command.exited.wait(), REAP_SECONDS)
     # ProcessLookupError: all gone (PermissionError: and the id taken by a group not ours)
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(transport.get_pid(), signal.SIGKILL)
+        os.killpg(pid, signal.SIGKILL)
     try:
         await command.exited.wait()
         # A process that left the group may hold the output open; do not wait for it forever.

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from pydantic import Field
 
 from openclaw.agent.tools.base import Tool, ToolArguments, ToolContext, ToolError
-from openclaw.agent.tools.workspace import display_path, resolve_in_workspace
+from openclaw.agent.tools.workspace import (
+    display_path,
+    is_swapped_link,
+    open_beneath,
+    resolve_in_workspace,
+    swapped,
+)
 
 __all__ = ["LS_TOOL", "MAX_ENTRIES", "LsArguments"]
 
@@ -22,15 +29,25 @@ class LsArguments(ToolArguments):
 async def ls(args: LsArguments, ctx: ToolContext) -> str:
     path = resolve_in_workspace(ctx.workspace, args.path)
     shown = display_path(ctx.workspace, path)
-    return await asyncio.to_thread(_list, path, shown)
+    return await asyncio.to_thread(_list, ctx.workspace.resolve(), path, shown)
 
 
-def _list(path: Path, shown: str) -> str:
+def _list(root: Path, path: Path, shown: str) -> str:
     if not path.exists():
         raise ToolError(f"{shown} does not exist; list its parent directory to see what is there")
     if not path.is_dir():
         raise ToolError(f"{shown} is a file, not a directory; use read to see it")
-    entries = sorted(child.name + ("/" if child.is_dir() else "") for child in path.iterdir())
+    try:
+        fd = open_beneath(root, path.relative_to(root), os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as error:
+        if is_swapped_link(error):
+            raise swapped(shown) from None
+        raise
+    try:
+        with os.scandir(fd) as found:
+            entries = sorted(e.name + ("/" if e.is_dir() else "") for e in found)
+    finally:
+        os.close(fd)
     if not entries:
         return "[empty directory]"
     lines = entries[:MAX_ENTRIES]

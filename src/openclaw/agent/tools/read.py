@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from pydantic import Field
 
 from openclaw.agent.tools.base import Tool, ToolArguments, ToolContext, ToolError
 from openclaw.agent.tools.text import SNIFF_SIZE, format_size, looks_binary
-from openclaw.agent.tools.workspace import display_path, resolve_in_workspace
+from openclaw.agent.tools.workspace import (
+    display_path,
+    is_swapped_link,
+    open_beneath,
+    resolve_in_workspace,
+    swapped,
+)
 
 __all__ = ["MAX_BYTES", "READ_TOOL", "ReadArguments"]
 
@@ -25,10 +34,26 @@ class ReadArguments(ToolArguments):
 async def read(args: ReadArguments, ctx: ToolContext) -> str:
     path = resolve_in_workspace(ctx.workspace, args.path)
     shown = display_path(ctx.workspace, path)
-    return await asyncio.to_thread(_read, path, shown, args.offset, args.limit)
+    root = ctx.workspace.resolve()
+    return await asyncio.to_thread(_read, root, path, shown, args.offset, args.limit)
 
 
-def _read(path: Path, shown: str, offset: int, limit: int) -> str:
+def _lines(file: BinaryIO, cap: int) -> Iterator[bytes]:
+    """The file's lines, each cut to at most `cap` bytes: memory stays bounded whatever the
+    length of a line (the rest of a long line is read and dropped)."""
+    while True:
+        line = file.readline(cap)
+        if not line:
+            return
+        if len(line) == cap and not line.endswith(b"\n"):
+            while True:  # skip to the end of this line
+                rest = file.readline(cap)
+                if not rest or rest.endswith(b"\n"):
+                    break
+        yield line
+
+
+def _read(root: Path, path: Path, shown: str, offset: int, limit: int) -> str:
     if not path.exists():
         raise ToolError(f"{shown} does not exist; use ls to see which files there are")
     if path.is_dir():
@@ -41,11 +66,17 @@ def _read(path: Path, shown: str, offset: int, limit: int) -> str:
     size = total = 0
     next_offset: int | None = None  # set when the output stops before the end of the file
     long_line = False
-    with path.open("rb") as file:
+    try:
+        fd = open_beneath(root, path.relative_to(root), os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as error:
+        if is_swapped_link(error):
+            raise swapped(shown) from None
+        raise
+    with os.fdopen(fd, "rb") as file:
         if looks_binary(file.read(SNIFF_SIZE)):
             raise ToolError(f"{shown} is a binary file; read only returns text")
         file.seek(0)
-        for total, line in enumerate(file, start=1):
+        for total, line in enumerate(_lines(file, MAX_BYTES + 1), start=1):
             if total < offset or next_offset is not None:
                 continue  # before the window, or counting the lines after it
             if len(taken) == limit or size + len(line) > MAX_BYTES:

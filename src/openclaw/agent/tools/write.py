@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from pydantic import Field
 
 from openclaw.agent.tools.base import Tool, ToolArguments, ToolContext, ToolError
-from openclaw.agent.tools.workspace import display_path, resolve_in_workspace
+from openclaw.agent.tools.workspace import (
+    display_path,
+    is_swapped_link,
+    open_beneath,
+    resolve_in_workspace,
+    swapped,
+)
 
 __all__ = ["WRITE_TOOL", "WriteArguments"]
 
@@ -22,12 +29,13 @@ async def write(args: WriteArguments, ctx: ToolContext) -> str:
     path = resolve_in_workspace(ctx.workspace, args.path)
     shown = display_path(ctx.workspace, path)
     data = args.content.encode("utf-8")
-    existed = await asyncio.to_thread(_write, path, shown, data)
+    root = ctx.workspace.resolve()
+    existed = await asyncio.to_thread(_write, root, path, shown, data)
     verb = "replaced" if existed else "created"
     return f"{verb} {shown}: wrote {len(data)} bytes"
 
 
-def _write(path: Path, shown: str, data: bytes) -> bool:
+def _write(root: Path, path: Path, shown: str, data: bytes) -> bool:
     if path.is_dir():
         raise ToolError(f"{shown} is a directory; give the path of a file inside it")
     existed = path.exists()
@@ -35,13 +43,22 @@ def _write(path: Path, shown: str, data: bytes) -> bool:
         raise ToolError(
             f"{shown} is not a regular file (a pipe or a device); write only writes files"
         )
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = open_beneath(root, path.relative_to(root), flags, make_parents=True)
     except (FileExistsError, NotADirectoryError):
-        raise ToolError(
-            f"cannot create {shown}: a file stands where one of its parent directories should be"
-        ) from None
-    path.write_bytes(data)
+        if path.parent.exists() and not path.parent.is_dir():
+            raise ToolError(
+                f"cannot create {shown}: a file stands where one of its parent directories"
+                " should be"
+            ) from None
+        raise swapped(shown) from None
+    except OSError as error:
+        if is_swapped_link(error):
+            raise swapped(shown) from None
+        raise
+    with os.fdopen(fd, "wb") as file:
+        file.write(data)
     return existed
 
 

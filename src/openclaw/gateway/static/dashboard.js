@@ -150,7 +150,7 @@ async function refresh() {
     renderStatus(await getJSON("/api/status"));
     setConnection("connected", true);
   } catch (error) {
-    const hint = error instanceof AuthError ? ": type it above (gateway.auth.token)" : "";
+    const hint = error instanceof AuthError ? ": type it above (`openclaw gateway token` prints it)" : "";
     setConnection(error.message + hint, false);
   }
 }
@@ -242,7 +242,23 @@ async function send(text) {
   }
 }
 
+// The link `openclaw gateway token --url` prints carries the token after `#token=` (the part
+// of a URL browsers never send): keep it like a typed one, then take it out of the address bar.
+function tokenFromLink() {
+  const match = /^#token=([^&]+)/.exec(location.hash);
+  if (!match) return;
+  state.token = decodeURIComponent(match[1]);
+  localStorage.setItem(TOKEN_KEY, state.token);
+  history.replaceState(null, "", location.pathname + location.search);
+}
+
 function setup() {
+  tokenFromLink();
+  window.addEventListener("hashchange", () => {
+    tokenFromLink();
+    $("token").value = state.token;
+    refresh();
+  });
   $("token").value = state.token;
   $("token-form").addEventListener("submit", (event) => {
     event.preventDefault();
