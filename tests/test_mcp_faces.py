@@ -20,7 +20,7 @@ from openclaw.cli.main import main
 from openclaw.config.document import Document
 from tests.emulators import GatewayStarter
 from tests.fakes.ollama_server import ChatReply, FakeModel, OllamaEmulator
-from tests.mcp_helpers import records, stdio_entry
+from tests.mcp_helpers import http_server, records, stdio_entry
 
 FIXTURE = Path(__file__).parent / "fixtures" / "original" / "mcp-add.openclaw.json"
 QWEN = FakeModel("qwen3:8b", ("completion", "tools"), "qwen3", 40960)
@@ -256,3 +256,32 @@ def test_without_mcp_servers_the_sdk_is_never_imported(isolated_state: Path) -> 
                           timeout=120, check=True)  # fmt: skip
     assert done.stdout.splitlines()[-1] == "[]"
     assert "No MCP servers configured" in done.stdout
+
+
+def test_the_readme_example_does_what_it_says(
+    isolated_state: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.test_readme_configs import example
+
+    text = example("mcp-server-time")
+    monkeypatch.setenv("TZ_TOKEN", "tz-token-value")
+    monkeypatch.setenv("DOCS_TOKEN", "docs-token-value")
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    record = tmp_path / "docs.jsonl"
+    with http_server(record) as url:
+        isolated_state.mkdir(parents=True, exist_ok=True)
+        (isolated_state / "openclaw.json").write_text(
+            text.replace("https://mcp.example.com/mcp", url)  # the only change: the address
+        )
+        assert main(["mcp", "probe", "--json"]) == 0
+    probed = {s["name"]: s for s in json.loads(capsys.readouterr().out)["servers"]}
+    assert set(probed) == {"time", "docs"}  # `old` is disabled
+    assert [(t["name"], t["offeredAs"]) for t in probed["time"]["tools"]] == [
+        ("convert_time", None),
+        ("get_current_time", "time__get_current_time"),
+    ]
+    assert "docs__echo" in [t["offeredAs"] for t in probed["docs"]["tools"]]
+    assert {r["authorization"] for r in records(record)} == {"Bearer docs-token-value"}
