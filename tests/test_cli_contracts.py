@@ -418,3 +418,19 @@ def test_a_garbled_stream_is_told_in_plain_words(
     message = result["error"]["message"]  # type: ignore[index]
     assert "the server sent something that is not JSON" in message
     assert "Expecting value" not in message and "char 0" not in message
+
+
+def test_doctor_names_per_model_settings_for_no_model(
+    local: OllamaEmulator, isolated_state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_config(
+        isolated_state,
+        '{agents: {defaults: {models: {"ollama/qwen3:8b": {alias: "q"},'
+        ' "ollama/mistral": {params: {temperature: 0.2}}}}}}',
+    )
+    assert main(["doctor", "--json"]) == 0
+    found = {f["code"]: f for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert found["per-model-unknown"]["problem"].startswith(
+        'agents.defaults.models["ollama/mistral"] names no model here'
+    )
+    assert found["per-model-unknown"]["fix"] == "ollama pull mistral"

@@ -9,6 +9,7 @@ import pytest
 
 from openclaw.catalog.ollama_discovery import ShowCache, discover_ollama_models, parse_show
 from tests.fakes.ollama_server import FakeModel, OllamaEmulator
+from tests.fakes.serve import serve_in_thread
 
 
 async def discover(emu: OllamaEmulator, cache: ShowCache | None = None):  # type: ignore[no-untyped-def]
@@ -47,7 +48,11 @@ async def test_show_request_is_exact(ollama: OllamaEmulator) -> None:
     ollama.add_model(FakeModel("llama3.3:latest"))
     await discover(ollama)
     assert ollama.bodies("/api/show") == [{"model": "llama3.3:latest", "name": "llama3.3:latest"}]
-    assert [r.method for r in ollama.requests] == ["GET", "POST"]
+    assert sorted((r.method, r.path) for r in ollama.requests) == [
+        ("GET", "/api/tags"),
+        ("GET", "/api/version"),
+        ("POST", "/api/show"),
+    ]
 
 
 def test_context_length_falls_back_to_any_key() -> None:
@@ -69,7 +74,7 @@ async def test_cache_second_run_sends_only_tags(ollama: OllamaEmulator, tmp_path
     assert first.shows_sent == 3
     ollama.clear_requests()
     second = await discover(ollama, ShowCache(tmp_path / "show.json"))
-    assert [r.path for r in ollama.requests] == ["/api/tags"]
+    assert sorted(r.path for r in ollama.requests) == ["/api/tags", "/api/version"]
     assert by_id(second).keys() == by_id(first).keys()
 
     ollama.repull("b:2b")  # new digest: asked again, the others still cached
@@ -88,11 +93,58 @@ async def test_corrupt_cache_is_ignored(ollama: OllamaEmulator, tmp_path: Path) 
     assert "a:1b" in by_id(result)
 
 
-async def test_old_server_without_capabilities_keeps_nothing(ollama: OllamaEmulator) -> None:
-    ollama.add_model(FakeModel("llama3:latest", capabilities=None))
-    result = await discover(ollama)
+async def test_old_server_without_capabilities_keeps_nothing() -> None:
+    emu = OllamaEmulator(version="0.6.2")
+    emu.add_model(FakeModel("llama3:latest", capabilities=None))
+    with serve_in_thread(emu.app) as url:
+        emu.url = url  # type: ignore[attr-defined]
+        result = await discover(emu)
     assert result.models == () and not result.capabilities_reported
-    assert "too old" in result.skipped[0].reason
+    assert result.version == "0.6.2" and "too old" in result.skipped[0].reason
+
+
+async def test_a_model_without_capabilities_is_judged_on_its_own(
+    ollama: OllamaEmulator, tmp_path: Path
+) -> None:
+    ollama.version = "0.12.10"
+    for name in ("qwen3:8b", "llama3.1:8b", "mistral:7b"):
+        ollama.add_model(FakeModel(name, ("completion", "tools")))
+    ollama.add_model(FakeModel("old-pull:latest", capabilities=None))
+    cache = ShowCache(tmp_path / "show.json")
+    result = await discover(ollama, cache)
+    assert sorted(by_id(result)) == ["llama3.1:8b", "mistral:7b", "qwen3:8b"]
+    assert result.capabilities_reported  # the server is not too old: 0.12.10
+    (skipped,) = result.skipped
+    assert skipped.name == "old-pull:latest"
+    assert "reports no capabilities" in skipped.reason and "ollama pull old-pull" in skipped.reason
+    # the capability-less answer is not cached: after a re-pull it is asked again
+    ollama.models["old-pull:latest"].capabilities = ("completion", "tools")
+    ollama.clear_requests()
+    again = await discover(ollama, ShowCache(tmp_path / "show.json"))
+    assert [b["model"] for b in ollama.bodies("/api/show")] == ["old-pull:latest"]
+    assert "old-pull:latest" in by_id(again)
+
+
+async def test_show_cache_is_keyed_by_server_version(
+    ollama: OllamaEmulator, tmp_path: Path
+) -> None:
+    ollama.add_model(FakeModel("qwen3:8b"))
+    await discover(ollama, ShowCache(tmp_path / "show.json"))
+    ollama.version = "0.33.0"  # upgraded: its answers may differ
+    ollama.clear_requests()
+    await discover(ollama, ShowCache(tmp_path / "show.json"))
+    assert [b["model"] for b in ollama.bodies("/api/show")] == ["qwen3:8b"]
+
+
+async def test_cloud_stubs_are_not_local(ollama: OllamaEmulator) -> None:
+    ollama.add_model(FakeModel("qwen3:8b"))
+    ollama.add_model(FakeModel("gpt-oss:120b-cloud", remote_host="https://ollama.com:443"))
+    ollama.add_model(FakeModel("deepseek-v3.1:671b", remote_host="https://ollama.com:443"))
+    ollama.add_model(FakeModel("kimi-k2:cloud"))
+    models = by_id(await discover(ollama))
+    assert models["qwen3:8b"].local
+    assert not any(models[n].local for n in ("gpt-oss:120b-cloud", "deepseek-v3.1:671b",
+                                             "kimi-k2:cloud"))  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -163,16 +163,24 @@ def test_a_dead_primary_falls_back(
     assert [b["model"] for b in emu.bodies("/api/chat")] == ["qwen3:8b"]
 
 
-def test_a_prompt_too_long_for_the_window(
-    small_window: RunningGateway, gateway: RunningGateway, emu: OllamaEmulator, make_client: type
+def test_a_prompt_too_long_for_the_window_moves_on(
+    small_window: RunningGateway, emu: OllamaEmulator, make_client: type
 ) -> None:
     emu.queue_chat(ChatReply(text="Read it all."))
     long = [{"role": "user", "content": LONG_PROMPT}]
     moved = make_client(small_window).messages.create(
         model="small:1b", max_tokens=100, messages=long
     )
-    assert (moved.model, moved.content[0].text) == ("ollama/qwen3:8b", "Read it all.")  # type: ignore[union-attr]
+    assert moved.model == "ollama/qwen3:8b"
+    assert moved.content[0].text == "Read it all."  # type: ignore[union-attr]
+    assert [b["model"] for b in emu.bodies("/api/chat")] == ["qwen3:8b"]
+
+
+def test_a_prompt_too_long_for_every_window_is_refused(
+    gateway: RunningGateway, emu: OllamaEmulator, make_client: type
+) -> None:
+    long = [{"role": "user", "content": LONG_PROMPT}]
     with pytest.raises(anthropic.BadRequestError) as refused:
         make_client(gateway).messages.create(model="small:1b", max_tokens=100, messages=long)
     assert "does not fit the context window" in refused.value.message
-    assert [b["model"] for b in emu.bodies("/api/chat")] == ["qwen3:8b"]
+    assert emu.bodies("/api/chat") == []

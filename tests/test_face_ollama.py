@@ -140,6 +140,15 @@ def test_format_and_options_reach_ollama(
     assert (options["stop"], options["num_predict"]) == (["\n\n"], 50)
 
 
+def test_a_preload_answers_loaded(
+    client_for: Callable[..., ollama.Client], gateway: RunningGateway, emu: OllamaEmulator
+) -> None:
+    client = client_for(gateway)
+    assert client.chat(model="qwen3:8b", messages=[]).done_reason == "load"  # as `ollama run`
+    assert client.generate(model="qwen3:8b").done_reason == "load"
+    assert emu.bodies("/api/chat") == []
+
+
 def test_generate(
     client_for: Callable[..., ollama.Client], gateway: RunningGateway, emu: OllamaEmulator
 ) -> None:
@@ -233,3 +242,15 @@ def test_a_prompt_too_long_for_every_window_is_refused(
     assert caught.value.status_code == 400
     assert "does not fit the context window" in caught.value.error
     assert emu.bodies("/api/chat") == []
+
+
+def test_the_agent_answers_as_openclaw(
+    client_for: Callable[..., ollama.Client], gateway: RunningGateway, emu: OllamaEmulator
+) -> None:
+    emu.queue_chat(ChatReply(text="I am the agent."))
+    reply = client_for(gateway).chat(
+        model="openclaw:latest", messages=[{"role": "user", "content": "who?"}]
+    )
+    assert (reply.message.content, reply.model) == ("I am the agent.", "qwen3:8b")
+    sent = emu.bodies("/api/chat")[0]
+    assert "read" in [t["function"]["name"] for t in sent["tools"]]  # its built-in tools

@@ -185,13 +185,19 @@ def test_a_dead_primary_falls_back(
     assert events[-1].response.model == "ollama/qwen3:8b"  # type: ignore[union-attr]
 
 
-def test_a_prompt_too_long_for_the_window(
-    small_window: RunningGateway, gateway: RunningGateway, emu: OllamaEmulator, make_client: type
+def test_a_prompt_too_long_for_the_window_moves_on(
+    small_window: RunningGateway, emu: OllamaEmulator, make_client: type
 ) -> None:
     emu.queue_chat(ChatReply(text="Read it all."))
     moved = make_client(small_window).responses.create(model="small:1b", input=LONG_PROMPT)
     assert (moved.model, moved.output_text) == ("ollama/qwen3:8b", "Read it all.")
+    assert [b["model"] for b in emu.bodies("/api/chat")] == ["qwen3:8b"]
+
+
+def test_a_prompt_too_long_for_every_window_is_refused(
+    gateway: RunningGateway, emu: OllamaEmulator, make_client: type
+) -> None:
     with pytest.raises(openai.BadRequestError) as refused:
         make_client(gateway).responses.create(model="small:1b", input=LONG_PROMPT)
     assert refused.value.code == "context_length_exceeded"
-    assert [b["model"] for b in emu.bodies("/api/chat")] == ["qwen3:8b"]
+    assert emu.bodies("/api/chat") == []

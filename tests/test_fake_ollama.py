@@ -755,6 +755,7 @@ def test_make_models_variety() -> None:
     assert sum("tools" in c for c in caps) > 20
     assert any("thinking" in c for c in caps) and any("vision" in c for c in caps)
     assert any("tools" not in c for c in caps)
+    assert any(m.capabilities is None for m in models)  # mixed, as real servers are
 
 
 async def test_standalone_server(http: aiohttp.ClientSession) -> None:

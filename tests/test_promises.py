@@ -207,3 +207,67 @@ def _answer(text: str) -> Any:
     from openclaw.providers.events import AssistantMessage
 
     return AssistantMessage(text, model="ollama/qwen3:8b")
+
+
+def test_compaction_notes_are_truthful() -> None:
+    from openclaw.cli.agent_view import compaction_note
+
+    cut_only = Compacted(0, 9000, 5000, False, 2, "ollama/qwen3:8b", 8192)
+    note = compaction_note(cut_only)
+    assert "0 older" not in note and "2 tool results shortened" in note and "8192" in note
+    summarised = compaction_note(Compacted(6, 9000, 3000, True, 0, "ollama/qwen3:8b", 8192))
+    assert "6 older messages summarised" in summarised and "9000 -> 3000" in summarised
+
+
+def test_tool_schemas_count_in_the_budget() -> None:
+    from openclaw.providers.events import Context, ToolSpec, UserMessage
+    from openclaw.runtime.context import needs_compaction
+
+    question = Context(messages=(UserMessage("word " * 2000),))  # about 3,300 tokens
+    big = {"type": "object", "properties": {f"field_{i}": {"type": "string"} for i in range(300)}}
+    tools = tuple(ToolSpec(f"tool_{i}", "does a thing", big) for i in range(3))
+    assert not needs_compaction(question, 8192)
+    assert needs_compaction(Context(question.system, question.messages, tools), 8192)
+
+
+def test_cooldowns_expire_and_a_refused_connection_cools_the_whole_host(tmp_path: Path) -> None:
+    now = [1000.0]
+    a = Model("ollama", "a", "ollama", "http://127.0.0.1:1", local=True)
+    b = Model("ollama", "b", "ollama", "http://127.0.0.1:1", local=True)
+    elsewhere = Model("other", "c", "ollama", "http://127.0.0.1:2", local=True)
+    cooldowns = Cooldowns(tmp_path / COOLDOWN_FILE, 60.0, lambda: now[0])
+    cooldowns.failed(a, "connection", "connection refused")
+    assert cooldowns.skip_reason(a).startswith("failed earlier in this run")
+    later_run = Cooldowns(tmp_path / COOLDOWN_FILE, 60.0, lambda: now[0])
+    later_run.new_run()  # reads the file another process wrote
+    assert later_run.skip_reason(b).startswith("failed 0 s ago")  # same host
+    assert later_run.skip_reason(elsewhere) == ""
+    now[0] += 61
+    later_run.new_run()
+    assert later_run.skip_reason(b) == ""
+    cooldowns.new_run()
+    cooldowns.failed(a, "not_found", "not pulled")  # not transient: this run only
+    assert json.loads((tmp_path / COOLDOWN_FILE).read_text()).get("ollama/a", 0) < now[0]
+
+
+def test_chinese_session_through_the_cli_is_never_cut(
+    ollama: OllamaEmulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`openclaw agent --session` turn after turn, on a model whose Modelfile sets 8192."""
+    from openclaw.cli.main import main
+
+    monkeypatch.setenv("OLLAMA_API_KEY", "ollama-local")
+    monkeypatch.setenv("OLLAMA_HOST", ollama.url)  # type: ignore[attr-defined]
+    ollama.add_model(
+        FakeModel("qwen3:8b", ("completion", "tools"), "qwen3", 40960, parameters="num_ctx 8192")
+    )
+    session: list[str] = []
+    for turn in range(7):
+        argv = ["agent", "--message", f"第{turn}段：{CHINESE}", "--json", "--no-tools"]
+        assert main([*argv, "--session", session[0]] if session else argv) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert result["model"] == "ollama/qwen3:8b" and result["reply"]
+        session = session or [result["sessionId"]]
+    assert {b["options"]["num_ctx"] for b in ollama.bodies("/api/chat")} == {8192}
+    assert ollama.cut_prompts == [] and len(ollama.prompts) > 7  # summaries were asked for
+    assert all(b["truncate"] is False for b in ollama.bodies("/api/chat"))

@@ -41,6 +41,7 @@ class FakeModel:
     quantization_level: str = "Q4_K_M"
     modified_at: datetime | None = None
     format: str = "gguf"
+    remote_host: str = ""  # a cloud stub (`ollama pull x-cloud`): the model runs there
 
     def __post_init__(self) -> None:
         if not self.digest:
@@ -243,6 +244,9 @@ def show_payload(model: FakeModel, version: tuple[int, ...], verbose: bool) -> d
     ]
     if model.capabilities and version >= (0, 6, 4):
         out["capabilities"] = list(model.capabilities)
+    if model.remote_host and version >= (0, 12, 0):
+        out["remote_model"] = model.name.split(":")[0]
+        out["remote_host"] = model.remote_host
     out["modified_at"] = rfc3339(model.modified_at or datetime.now(UTC))
     return out
 
@@ -277,7 +281,8 @@ _BASES = [
 
 
 def make_models(n: int) -> list[FakeModel]:
-    """n distinct, varied models: most with tools, some thinking or vision, some without tools."""
+    """n distinct, varied models: most with tools, some thinking or vision, some without tools,
+    one in nineteen reporting no capabilities."""
     start = datetime(2026, 8, 1, 12, 0, tzinfo=UTC)
     models = []
     for i in range(n):
@@ -298,7 +303,8 @@ def make_models(n: int) -> list[FakeModel]:
         models.append(
             FakeModel(
                 name=name,
-                capabilities=tuple(caps),
+                # now and then no capabilities at all (an old pull: the field is left out)
+                capabilities=None if i % 19 == 10 else tuple(caps),
                 arch=arch,
                 context_length=None if i % 17 == 8 else ctx,
                 parameters="num_ctx 8192\nstop <|end|>" if i % 4 == 0 else "",

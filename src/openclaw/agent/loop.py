@@ -34,6 +34,7 @@ from openclaw.providers.events import (
     Done,
     Error,
     Message,
+    Notice,
     Start,
     StreamEvent,
     StreamOptions,
@@ -100,6 +101,7 @@ class Agent:
     calibration: Calibration = field(default_factory=Calibration)  # token estimate per model
     stay_with_answering_model: bool = False  # a continued session keeps the model that answered
     conversation: Conversation | None = None  # loaded from the store when a run starts
+    notes: tuple[str, ...] = ()  # told at the start of each run (e.g. a model left out)
     router: Router | None = None  # routes requests to a pool's hosts (affinity: this session)
     toolbox: McpToolbox | None = None  # MCP servers' tools: started with a run, stopped after it
 
@@ -145,6 +147,8 @@ class Agent:
         self.cooldowns.new_run()
         models = self._models_for_run(self.conversation)
         self._remember(UserMessage(user_text))
+        for note in self.notes:
+            yield Notice(note, "skipped")
         tools = {t.name: t for t in (*self.tools, *borrowed)}
         specs = tuple(t.spec for t in tools.values())
         attempts: list[Attempt] = []

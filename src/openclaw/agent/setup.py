@@ -13,7 +13,7 @@ from openclaw.catalog.catalog import Catalog
 from openclaw.config.schema import Config
 from openclaw.providers.events import ThinkingLevel
 from openclaw.runtime.cooldowns import Cooldowns
-from openclaw.runtime.selection import chain_models, options_factory
+from openclaw.runtime.selection import chain_with_notes, options_factory
 from openclaw.runtime.tokens import Calibration
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def make_agent(
     from openclaw.agent.tools import builtin_tools
     from openclaw.agent.tools.workspace import ensure_workspace
 
-    models = chain_models(catalog, model)
+    models, notes = chain_with_notes(catalog, model)
     if router is None and catalog.pools():
         from openclaw.runtime.routing import Router
 
@@ -100,6 +100,7 @@ def make_agent(
         cooldowns=Cooldowns.load(state),
         calibration=Calibration.load(state),
         stay_with_answering_model=model is None and bool(session_id),
+        notes=tuple(notes),
         router=router,
         toolbox=toolbox,
     )

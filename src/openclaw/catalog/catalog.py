@@ -44,6 +44,7 @@ from openclaw.catalog.overrides import (
     configure_discovered,
     model_aliases,
     ref_key,
+    unmatched_settings,
     with_per_model_settings,
 )
 from openclaw.catalog.pools import Pool, discover_pool, pool_hosts
@@ -91,6 +92,8 @@ class Catalog:
     # Discovered models that report no `tools`: found by name, usable for a plain chat only.
     chat_only: tuple[Model, ...] = ()
     aliases: Mapping[str, str] = field(default_factory=dict)  # alias (lower case) -> ref
+    # `agents.defaults.models` references that name no model here (not pulled, a typo)
+    unmatched_settings: tuple[str, ...] = ()
     _index: dict[str, Model] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -298,8 +301,8 @@ def _explicit_provider(
     builtin = builtins.get(pid)
     env_var = builtin.env_var if builtin else ("OLLAMA_API_KEY" if api == "ollama" else None)
     key = resolve_api_key(pid, config, env, state, env_var=env_var)
-    local = api == "ollama" or is_local_url(base)
-    available = local or key is not None
+    local = is_local_url(base)  # from the URL: a remote or proxied Ollama is not local
+    available = api == "ollama" or local or key is not None
     note = "" if available else f"no API key (set {env_var or 'apiKey in the provider entry'})"
     if api not in API_NAMES:  # an adapter of the original's format that is not spoken here
         available = False
@@ -390,6 +393,7 @@ async def build_catalog(
         discovered += [configure_discovered(m, entry) for m in result.models]
         chat_only += [configure_discovered(m, entry) for m in result.chat_only]
     apis = {pid: status.api for pid, status in statuses.items()}
+    everything = [*discovered, *models, *chat_only]
     selection = config.agent_defaults.model
     return Catalog(
         models=tuple(with_per_model_settings(discovered + models, config, apis)),
@@ -399,4 +403,5 @@ async def build_catalog(
         implicit_ollama=implicit_off,
         chat_only=tuple(with_per_model_settings(chat_only, config, apis)),
         aliases=model_aliases(config),
+        unmatched_settings=unmatched_settings(everything, config, apis) if jobs else (),
     )

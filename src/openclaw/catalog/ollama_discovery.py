@@ -3,10 +3,16 @@
 Rules (from the provider documentation): keep only models whose capabilities include `tools`;
 `thinking` marks a model `reasoning`; the context window is `model_info["<arch>.context_length"]`
 (else any `*.context_length` key, else 8192); `maxTokens` is ten times the window; every cost is 0;
-`vision` adds image input. A server too old to report capabilities keeps no model.
+`vision` adds image input. Each model is judged on its own: one that reports no capabilities is
+skipped with advice (re-pull it, or define it explicitly); the server is "too old" only when
+`/api/version` says it is older than 0.6.4. Ollama cloud stubs (`remote_host` in `/api/show`, or
+a `:cloud` / `-cloud` name) run on ollama.com: they are marked not local, so they are never an
+automatic primary and are used only when chosen.
 
-`/api/show` answers are cached on disk by model digest, so a warm run sends only `/api/tags`; a
-re-pulled model (new digest) is asked again. Shows run in parallel, at most `concurrency` at once.
+`/api/show` answers are cached on disk by model digest and server version, so a warm run sends
+only `/api/version` and `/api/tags`; a re-pulled model (new digest) or an upgraded server is asked
+again, and an answer without capabilities is never cached. Shows run in parallel, at most
+`concurrency` at once.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ class ShowInfo:
     num_ctx: int | None  # PARAMETER num_ctx of the Modelfile
     family: str
     architecture: str
+    remote_host: str = ""  # a cloud stub: the model runs there
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +69,7 @@ class ShowInfo:
             "num_ctx": self.num_ctx,
             "family": self.family,
             "architecture": self.architecture,
+            "remote_host": self.remote_host,
         }
 
     @classmethod
@@ -73,6 +81,7 @@ class ShowInfo:
             num_ctx=data.get("num_ctx"),
             family=data.get("family", ""),
             architecture=data.get("architecture", ""),
+            remote_host=str(data.get("remote_host") or ""),
         )
 
 
@@ -98,6 +107,7 @@ class DiscoveryResult:
     chat_only: tuple[Model, ...] = ()
     elapsed: float = 0.0
     shows_sent: int = 0
+    version: str = ""  # from /api/version ("" when it did not answer)
 
 
 def parse_show(body: dict[str, Any]) -> ShowInfo:
@@ -118,7 +128,14 @@ def parse_show(body: dict[str, Any]) -> ShowInfo:
         num_ctx=int(match.group(1)) if match else None,
         family=str(details.get("family") or arch),
         architecture=arch,
+        remote_host=str(body.get("remote_host") or ""),
     )
+
+
+def is_cloud_stub(name: str, show: ShowInfo) -> bool:
+    """An Ollama cloud model: it runs on ollama.com, not on this server."""
+    tag = name.rsplit("/", 1)[-1]
+    return bool(show.remote_host) or tag.endswith((":cloud", "-cloud"))
 
 
 def model_from_show(
@@ -139,7 +156,7 @@ def model_from_show(
         max_tokens=window * 10,
         cost=Cost(),
         tools=True,
-        local=local,
+        local=local and not is_cloud_stub(name, show),
         modelfile_num_ctx=show.num_ctx or 0,
         digest=str(tag.get("digest") or ""),
         family=show.family,
@@ -164,16 +181,18 @@ class ShowCache:
                 self._entries = {}
         return self._entries
 
-    def get(self, digest: str) -> ShowInfo | None:
-        entry = self._load().get(digest) if digest else None
+    def get(self, digest: str, version: str = "") -> ShowInfo | None:
+        entry = self._load().get(_cache_key(digest, version)) if digest else None
         try:
             return ShowInfo.from_json(entry) if entry else None
         except (TypeError, AttributeError):
             return None
 
-    def put(self, digest: str, info: ShowInfo) -> None:
-        if digest:
-            self._load()[digest] = info.to_json()
+    def put(self, digest: str, info: ShowInfo, version: str = "") -> None:
+        """Keep an answer; one without capabilities is not kept (a re-pull or an upgrade may
+        bring them, and a cached answer would hide that)."""
+        if digest and info.capabilities is not None:
+            self._load()[_cache_key(digest, version)] = info.to_json()
             self._dirty = True
 
     def save(self) -> None:
@@ -186,6 +205,27 @@ class ShowCache:
         tmp.write_text(json.dumps(entries, separators=(",", ":")))
         os.replace(tmp, self.path)
         self._dirty = False
+
+
+def _cache_key(digest: str, version: str) -> str:
+    return f"{version}@{digest}" if version else digest
+
+
+def _version_tuple(version: str) -> tuple[int, ...] | None:
+    match = re.match(r"v?(\d+)\.(\d+)\.(\d+)", version)
+    return tuple(int(part) for part in match.groups()) if match else None
+
+
+async def _server_version(
+    http: aiohttp.ClientSession, base_url: str, timeout: aiohttp.ClientTimeout
+) -> str:
+    import aiohttp
+
+    try:
+        body = await _get_json(http, "GET", f"{base_url}/api/version", timeout)
+    except (TimeoutError, aiohttp.ClientError, OSError, _HTTPStatusError, ValueError):
+        return ""
+    return str(body.get("version") or "") if isinstance(body, dict) else ""
 
 
 async def _get_json(
@@ -227,14 +267,18 @@ async def discover_ollama_models(
     timeout = aiohttp.ClientTimeout(
         total=request_timeout, sock_connect=connect_timeout, connect=connect_timeout
     )
+    asking_version = asyncio.ensure_future(_server_version(http, base_url, timeout))
     try:
         tags = await _get_json(http, "GET", f"{base_url}/api/tags", timeout)
     except (aiohttp.ClientConnectionError, OSError, TimeoutError) as error:
+        asking_version.cancel()
         timed_out = isinstance(error, TimeoutError)
         detail = f"no answer within {connect_timeout:g} s" if timed_out else ""
         return _unreachable(base_url, error, "timeout" if timed_out else "connection", detail)
     except (_HTTPStatusError, ValueError) as error:
+        asking_version.cancel()
         return _unreachable(base_url, error, "http", f"/api/tags failed: {error}")
+    version = await asking_version
 
     entries = [t for t in (tags.get("models") or []) if isinstance(t, dict)]
     limit = asyncio.Semaphore(concurrency)
@@ -243,7 +287,7 @@ async def discover_ollama_models(
     async def show(tag: dict[str, Any]) -> ShowInfo | str:
         nonlocal shows_sent
         digest = str(tag.get("digest") or "")
-        cached = cache.get(digest) if cache else None
+        cached = cache.get(digest, version) if cache else None
         if cached is not None:
             return cached
         name = str(tag.get("model") or tag.get("name"))
@@ -257,21 +301,29 @@ async def discover_ollama_models(
                 return f"/api/show failed: {e or type(e).__name__}"
         info = parse_show(body if isinstance(body, dict) else {})
         if cache is not None:
-            cache.put(digest, info)
+            cache.put(digest, info, version)
         return info
 
     answers = await asyncio.gather(*(show(t) for t in entries))
     models: list[Model] = []
     chat_only: list[Model] = []
     skipped: list[SkippedModel] = []
-    reported = True
+    known = _version_tuple(version)
+    reported = known is None or known >= (0, 6, 4)
     for tag, answer in zip(entries, answers, strict=True):
         name = str(tag.get("model") or tag.get("name"))
         if isinstance(answer, str):
             skipped.append(SkippedModel(name, answer))
-        elif answer.capabilities is None:
-            reported = False
+        elif answer.capabilities is None and not reported:
             skipped.append(SkippedModel(name, "the server does not report capabilities (too old)"))
+        elif answer.capabilities is None:
+            skipped.append(
+                SkippedModel(
+                    name,
+                    "this model reports no capabilities: re-pull it (`ollama pull"
+                    f" {name}`) or define it explicitly",
+                )
+            )
         elif "tools" not in answer.capabilities:
             caps = ", ".join(answer.capabilities) or "none"
             skipped.append(SkippedModel(name, f"does not report the tools capability ({caps})"))
@@ -292,6 +344,7 @@ async def discover_ollama_models(
         chat_only=tuple(chat_only),
         elapsed=time.perf_counter() - started,
         shows_sent=shows_sent,
+        version=version,
     )
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "model_aliases",
     "per_model_settings",
     "ref_key",
+    "unmatched_settings",
     "with_per_model_settings",
 ]
 
@@ -76,6 +77,18 @@ def with_per_model_settings(
         params = by_key.get(ref_key(model.key, model.api))
         result.append(replace(model, params={**model.params, **params}) if params else model)
     return result
+
+
+def unmatched_settings(
+    models: Iterable[Model], config: Config, apis: Mapping[str, str]
+) -> tuple[str, ...]:
+    """The `agents.defaults.models` references that name none of `models`."""
+    known = {ref_key(m.key, m.api) for m in models}
+    return tuple(
+        ref
+        for ref in per_model_settings(config)
+        if ref_key(ref, apis.get(ref.partition("/")[0], "")) not in known
+    )
 
 
 def model_aliases(config: Config) -> dict[str, str]:

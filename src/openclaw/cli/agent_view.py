@@ -105,13 +105,8 @@ class AgentView:
                     self._note(f"  ✗ {result.splitlines()[0] if result else 'failed'}")
                 else:
                     self._note(dim(f"  ✓ {size} chars in {seconds:.2f} s", self.err))
-            case Compacted(removed_messages=n, tokens_before=before, tokens_after=after,
-                           summarized=summarized):  # fmt: skip
-                how = "summarised" if summarized else "dropped (summarising failed)"
-                self._note(
-                    f"note: the conversation was compacted to fit the context window: {n} older"
-                    f" messages {how}, about {before} -> {after} tokens"
-                )
+            case Compacted() as compacted:
+                self._note(compaction_note(compacted))
             case TurnStart():
                 pass
             case TurnEnd(message=m) if self.final_only and m.tool_calls:
@@ -136,3 +131,18 @@ class AgentView:
                         self._note(f"  {n}. {a.model}: {a.kind}: {a.message} ({a.duration:.1f} s)")
             case _:
                 pass
+
+
+def compaction_note(event: Compacted) -> str:
+    """What a compaction did, truthfully: never "0 messages", never a growth called a cut."""
+    done = []
+    if event.removed_messages:
+        how = "summarised" if event.summarized else "dropped (summarising failed)"
+        done.append(f"{event.removed_messages} older messages {how}")
+    if event.cut_tool_results:
+        done.append(f"{event.cut_tool_results} tool results shortened")
+    window = f" of {event.model} ({event.window} tokens)" if event.model else ""
+    sizes = f"about {event.tokens_before} -> {event.tokens_after} tokens"
+    if event.tokens_after >= event.tokens_before:
+        sizes = f"about {event.tokens_after} tokens"
+    return f"note: compacted to fit the context window{window}: {', '.join(done)}; {sizes}"

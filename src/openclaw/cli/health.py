@@ -16,6 +16,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check each provider; exit 1 when the primary model's provider is unusable.",
     )
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="also contact cloud providers (those with a key) to check that they answer",
+    )
     return parser
 
 
@@ -28,7 +33,7 @@ def main(argv: list[str]) -> int:
 
         catalog = setup.catalog
         results = await check_providers(
-            setup.http, catalog.providers.values(), model_counts(catalog), contact_cloud=True
+            setup.http, catalog.providers.values(), model_counts(catalog), contact_cloud=args.probe
         )
         selection = setup.catalog.selection()
         primary = selection.primary

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
@@ -84,6 +85,18 @@ def _text_of(content: Any, param: str) -> str:
     return "\n\n".join(texts) if param == "system" else "".join(texts)
 
 
+def _result_text(content: Any) -> str:
+    """A tool result's text; parts that are not text (an image a tool returned) are named."""
+    if isinstance(content, str):
+        return content
+    parts = content if isinstance(content, list) else []
+    texts = []
+    for part in parts:
+        kind = part.get("type") if isinstance(part, dict) else None
+        texts.append(str(part.get("text", "")) if kind == "text" else f"[{kind} left out]")
+    return "\n".join(texts)
+
+
 def _image(block: dict[str, Any], param: str) -> str:
     source = block.get("source")
     if not isinstance(source, dict) or source.get("type") != "base64":
@@ -108,8 +121,7 @@ def _user(content: Any, param: str, names: dict[str, str]) -> list[Message]:
             images.append(_image(block, where))
         elif kind == "tool_result":
             call_id = str(block.get("tool_use_id", ""))
-            result = block.get("content", "")
-            text = result if isinstance(result, str) else _text_of(result, where)
+            text = _result_text(block.get("content", ""))
             error = block.get("is_error") is True
             out.append(ToolResultMessage(call_id, names.get(call_id, ""), text, error))
         elif kind not in ("document", "search_result"):
@@ -125,12 +137,14 @@ def _assistant(content: Any, param: str, names: dict[str, str]) -> AssistantMess
     if not isinstance(content, list):
         raise _fail(f"{param}.content: expected a string or a list of blocks", param)
     texts, thinking, calls = [], [], []
+    signature = ""
     for block in content:
         kind = block.get("type") if isinstance(block, dict) else None
         if kind == "text":
             texts.append(str(block.get("text", "")))
         elif kind == "thinking":
             thinking.append(str(block.get("thinking", "")))
+            signature = str(block.get("signature") or signature)
         elif kind == "tool_use":
             args = block.get("input")
             call = ToolCall(
@@ -138,7 +152,8 @@ def _assistant(content: Any, param: str, names: dict[str, str]) -> AssistantMess
             )
             names[call.id] = call.name
             calls.append(call)
-    return AssistantMessage("".join(texts), "".join(thinking), tuple(calls))
+    message = AssistantMessage("".join(texts), "".join(thinking), tuple(calls))
+    return replace(message, thinking_signature=signature) if signature else message
 
 
 def _messages(raw: Any) -> tuple[Message, ...]:
@@ -312,7 +327,8 @@ class MessageAnswer:
     def whole(self, message: AssistantMessage) -> dict[str, Any]:
         content: list[dict[str, Any]] = []
         if message.thinking:
-            content.append({"type": "thinking", "thinking": message.thinking, "signature": ""})
+            block = {"type": "thinking", "thinking": message.thinking}
+            content.append({**block, "signature": message.thinking_signature})
         if message.content:
             content.append({"type": "text", "text": message.content})
         for call in message.tool_calls:

@@ -6,6 +6,10 @@ happens.
 - Once streaming, a failure is an `error` event followed by `[DONE]`: never a cut body.
 - The client going away aborts the run: the model request is closed, the model stops.
 - When the server's shutdown grace is over, the run is aborted and the client is told so.
+- Notices (the server cut the prompt, an answer stopped at its token limit, a model skipped) reach
+  the client: an `x-openclaw-notice` response header when they come before the answer starts,
+  `openclaw_notices` in a whole answer, and, for a face whose encoder has `notice()`, an event
+  in the stream (OpenAI chat: a chunk with `openclaw_notice`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from openclaw.gateway.chat import Answered, ChatRun, Failed
 from openclaw.gateway.state import Shutdown
 from openclaw.providers.events import (
     AssistantMessage,
+    Notice,
     TextDelta,
     ThinkingDelta,
     ToolCall,
@@ -74,6 +79,21 @@ class Encoder(Protocol):
     def error(self, message: str, type_: str, code: str | None) -> bytes: ...  # mid-stream
     def whole(self, message: AssistantMessage) -> dict[str, Any]: ...
     def failure(self, status: int, message: str, type_: str, code: str | None) -> bytes: ...
+
+
+NOTICE_HEADER = b"x-openclaw-notice"
+
+
+def notice_json(notice: Notice) -> dict[str, str]:
+    return {"kind": notice.kind, "message": notice.message}
+
+
+def notice_headers(notices: list[Notice]) -> list[tuple[bytes, bytes]]:
+    """One header line for the notices so far (ASCII: other characters escaped)."""
+    if not notices:
+        return []
+    text = "; ".join(f"{n.kind}: {n.message}" for n in notices)
+    return [(NOTICE_HEADER, text.encode("ascii", "backslashreplace")[:4000])]
 
 
 def failure_status(failed: Failed, reason: str) -> tuple[int, str, str | None, str]:
@@ -138,6 +158,7 @@ class ChatResponse(Response):
         self.stream = stream
         self.shutdown = shutdown
         self.background = None
+        self.notices: list[Notice] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         out = _Output(send)
@@ -194,7 +215,7 @@ class ChatResponse(Response):
     async def _send(self, out: _Output, data: bytes = b"", *, last: bool = False) -> None:
         """Write SSE data; the first write sends the headers and the role chunk with it."""
         if not out.started:
-            await out.start(200, self.completion.stream_headers)
+            await out.start(200, self.completion.stream_headers + notice_headers(self.notices))
             data = self.completion.role() + data
         if data or last:
             await out.write(data, last=last)
@@ -212,6 +233,11 @@ class ChatResponse(Response):
                         await self._send(out, completion.tool_call(call))
                     case ToolStart():  # a tool may take a while: let the client know we're on
                         await self._send(out)
+                    case Notice() as notice:
+                        self.notices.append(notice)
+                        encode = getattr(completion, "notice", None)
+                        if out.started and encode is not None:
+                            await self._send(out, encode(notice_json(notice)))
                     case Switch(next=following):
                         completion.model = following
                     case Answered(message=message):
@@ -229,9 +255,15 @@ class ChatResponse(Response):
         async with aclosing(self.run.events()) as events:
             async for event in events:
                 match event:
+                    case Notice() as notice:
+                        self.notices.append(notice)
                     case Answered(message=message):
-                        body = json.dumps(self.completion.whole(message), ensure_ascii=False)
-                        await out.whole(200, body.encode())
+                        whole = self.completion.whole(message)
+                        if self.notices:
+                            whole["openclaw_notices"] = [notice_json(n) for n in self.notices]
+                        body = json.dumps(whole, ensure_ascii=False)
+                        await out.start(200, JSON_HEADERS + notice_headers(self.notices))
+                        await out.write(body.encode(), last=True)
                     case Failed() as failed:
                         status, type_, code, text = failure_status(failed, self.run.reason)
                         await out.whole(status, completion.failure(status, text, type_, code))

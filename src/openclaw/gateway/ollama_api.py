@@ -43,6 +43,7 @@ FACE = "ollama"
 VERSION = "0.30.0"  # the Ollama version whose API this face follows (capabilities in tags)
 NDJSON = [(b"content-type", b"application/x-ndjson")]
 _EPOCH = "1970-01-01T00:00:00Z"
+_EMPTY_MESSAGE = {"role": "assistant", "content": ""}
 _THINK: dict[Any, ThinkingLevel] = {
     True: "medium",
     False: "off",
@@ -387,8 +388,9 @@ class _Api:
         except ApiError as error:
             kit.refused(error)
             return error_response(error)
-        if generate and not body.get("prompt"):  # Ollama's way to load a model: "loaded"
-            done = {"response": "", "done": True, "done_reason": "load"}
+        if not body.get("prompt" if generate else "messages"):  # how Ollama clients preload
+            done: dict[str, Any] = {"done": True, "done_reason": "load"}
+            done |= {"response": ""} if generate else {"message": _EMPTY_MESSAGE}
             return _json({"model": body.get("model"), "created_at": _now(), **done})
         build = generate_request if generate else chat_request
 

@@ -392,6 +392,18 @@ class Completion:
             data["usage"] = None
         return sse(data)
 
+    def notice(self, notice: dict[str, str]) -> bytes:
+        """A chunk with no delta that carries an OpenClaw notice (clients ignore the field)."""
+        data: dict[str, Any] = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": None}],
+            "openclaw_notice": notice,
+        }
+        return sse(data)
+
     def role(self) -> bytes:
         return self._chunk({"role": "assistant", "content": ""})
 

@@ -3,7 +3,8 @@ SDK and Codex.
 
 Stateless, as Ollama serves it: the client sends the whole conversation as `input` each time;
 `previous_response_id` is refused with a clear message. Function tools go out as
-`function_call` items and come back as `function_call_output`; thinking is a `reasoning` item;
+`function_call` items and come back as `function_call_output` (other tool types, hosted by
+OpenAI or free-form, are left out: nothing here runs them); thinking is a `reasoning` item;
 `text.format` (JSON mode, JSON schema) becomes JSON output. Errors use OpenAI's error shape.
 """
 
@@ -144,11 +145,10 @@ def _tools(raw: Any, choice: Any) -> tuple[ToolSpec, ...]:
         raise _fail("`tools` must be a list", "tools")
     specs = []
     for n, tool in enumerate(raw):
-        if not isinstance(tool, dict) or tool.get("type") != "function":
-            raise _fail(
-                f'`tools[{n}].type` must be "function": the gateway runs no hosted tools',
-                f"tools[{n}].type",
-            )
+        if not isinstance(tool, dict):
+            raise _fail(f"`tools[{n}]` must be an object", f"tools[{n}]")
+        if tool.get("type") != "function":
+            continue  # hosted and free-form tools (web search, local shell, ...): none here
         if not isinstance(tool.get("name"), str):
             raise _fail(f"`tools[{n}].name` is required", f"tools[{n}].name")
         parameters = tool.get("parameters") or {"type": "object", "properties": {}}

@@ -146,6 +146,8 @@ def build_request(
             {"name": t.name, "description": t.description, "input_schema": t.parameters}
             for t in context.tools
         ]
+    if options.sampling.stop:
+        body["stop_sequences"] = list(options.sampling.stop)
     budget = THINKING_BUDGETS.get(options.thinking or "") if model.reasoning else None
     if budget is not None:
         body["thinking"] = {"type": "enabled", "budget_tokens": budget}
@@ -157,6 +159,8 @@ def build_request(
         temperature = float(model.params["temperature"])
     if temperature is not None:
         body["temperature"] = temperature
+    if options.sampling.top_p is not None:
+        body["top_p"] = options.sampling.top_p
     return body
 
 

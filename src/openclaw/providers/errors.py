@@ -158,6 +158,11 @@ def describe(kind: ErrorKind, model: Model, detail: str = "", timeout: float | N
                 )
             if "connect" in detail:
                 return f"could not connect to {where} within{seconds}"
+            if detail.startswith("total"):
+                return (
+                    f"{model.key} was still sending its answer after{seconds}; it was stopped"
+                    " (a stream that trickles forever)"
+                )
             return (
                 f"{model.key} did not start answering within{seconds}; a cold model load can"
                 f" take minutes: raise the wait with {setting}.timeout 600000` (milliseconds)"

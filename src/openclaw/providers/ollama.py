@@ -20,11 +20,13 @@ What this module guarantees (see the protocol reference for why each matters):
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from openclaw.providers.assembly import Assembly
 from openclaw.providers.events import (
@@ -46,12 +48,19 @@ from openclaw.providers.events import (
 )
 from openclaw.providers.http_stream import StreamFailure, first_byte_timeout, open_exchange
 from openclaw.providers.model import Model
+from openclaw.providers.think_tags import ThinkTags
 from openclaw.providers.tokens import estimate_context_tokens
 
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["build_request", "effective_num_ctx", "recover_text_tool_call", "stream"]
+__all__ = [
+    "build_request",
+    "effective_num_ctx",
+    "recover_text_tool_call",
+    "request_headers",
+    "stream",
+]
 
 DEFAULT_NUM_PREDICT = 8192  # tokens of one answer when neither config nor caller sets a limit
 MAX_LINE = 16 * 1024 * 1024  # longest NDJSON line accepted
@@ -70,6 +79,27 @@ def effective_num_ctx(model: Model, options: StreamOptions) -> int:
     if model.modelfile_num_ctx > 0:
         return min(model.modelfile_num_ctx, model.context_window)
     return min(model.context_window, options.context_cap)
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+def request_headers(model: Model, options: StreamOptions) -> dict[str, str]:
+    """The model's headers, plus the key as a bearer token for an Ollama that is not on this
+    machine (behind an authenticating proxy, or https://ollama.com); never sent to loopback."""
+    headers = dict(model.headers)
+    if options.api_key and not _is_loopback(model.base_url):
+        headers["Authorization"] = f"Bearer {options.api_key}"
+    return headers
 
 
 def _think_value(model: Model, options: StreamOptions) -> bool | str | None:
@@ -200,31 +230,6 @@ def recover_text_tool_call(text: str, tool_names: set[str]) -> list[ToolCall]:
     return calls
 
 
-class _ThinkTags:
-    """Reasoning a server left inside `content` as `<think>...</think>` (servers before 0.12.4
-    when `think` is not sent, or models pulled before thinking support) is moved to thinking."""
-
-    def __init__(self) -> None:
-        self.state = "start"  # start -> inside -> done, or start -> done
-
-    def split(self, content: str) -> tuple[str, str]:
-        """(thinking, content) of one chunk's content."""
-        if self.state == "start":
-            stripped = content.lstrip()
-            if not stripped:
-                return "", content
-            if not stripped.startswith("<think>"):
-                self.state = "done"
-                return "", content
-            self.state = "inside"
-            content = stripped.removeprefix("<think>")
-        thinking, closed, rest = content.partition("</think>")
-        if closed:
-            self.state = "done"
-            return thinking, rest.lstrip("\n")
-        return thinking, ""
-
-
 class _Assembly(Assembly):
     """The message being assembled from the chunks."""
 
@@ -300,9 +305,7 @@ async def stream(
             f" `params.num_ctx` on the model entry (and `contextWindow`)",
         )
         return
-    headers = dict(model.headers)
-    if options.api_key and not model.local:  # a proxy in front of a remote Ollama
-        headers["Authorization"] = f"Bearer {options.api_key}"
+    headers = request_headers(model, options)
     tool_names = {t.name for t in context.tools} if model.tools else set()
     if tool_names and not model.idle_timeout_ms:
         # Nothing arrives while the model writes a tool call: wait as long as for a first byte.
@@ -316,12 +319,16 @@ async def stream(
             # it may be a tool call written as text.
             holding = bool(tool_names)
             decided = False
-            tags = _ThinkTags()
+            tags = ThinkTags()
             buffer = b""
             async for data in ex.chunks():
                 lines = (buffer + data).split(b"\n")
                 buffer = lines.pop()
-                if len(buffer) > MAX_LINE:
+                # A line over the cap is caught while it is still incomplete (reads are far
+                # smaller than the cap); a huge read is checked whole.
+                if len(buffer) > MAX_LINE or (
+                    len(data) > MAX_LINE and max(map(len, lines)) > MAX_LINE
+                ):
                     yield out.error("server", f"a stream line longer than {MAX_LINE} bytes")
                     return
                 for line in lines:
@@ -339,14 +346,21 @@ async def stream(
                         return
                     thinking = message.get("thinking")
                     if thinking:
+                        tags.thinking_seen()
                         out.thinking.append(thinking)
                         yield ThinkingDelta(thinking)
                     content = message.get("content")
-                    if content and tags.state != "done":
-                        inline, content = tags.split(content)
-                        if inline:
-                            out.thinking.append(inline)
-                            yield ThinkingDelta(inline)
+                    if chunk.get("done") and tags.state != "done":
+                        inline, rest = tags.feed(content or "")
+                        more_thinking, more = tags.flush()
+                        inline, content = inline + more_thinking, rest + more
+                    elif content and tags.state != "done":
+                        inline, content = tags.feed(content)
+                    else:
+                        inline = ""
+                    if inline:
+                        out.thinking.append(inline)
+                        yield ThinkingDelta(inline)
                     if content and holding:
                         out.held.append(content)
                         start = content.lstrip()[:1]
@@ -375,6 +389,18 @@ async def stream(
             yield out.error("stream_incomplete", "the stream ended without its final chunk")
     except StreamFailure as failure:
         yield out.failed(failure)
+
+
+def _move_prefilled_reasoning(out: _Assembly) -> None:
+    """A template that pre-fills `<think>` makes the content start with the reasoning and show
+    only `</think>`: the answer kept (and sent back next turn) is what follows the tag."""
+    if out.thinking or not out.content:
+        return
+    text = "".join(out.content)
+    reasoning, closed, answer = text.partition("</think>")
+    if closed and "<think>" not in reasoning:
+        out.thinking[:] = [reasoning.strip()]
+        out.content[:] = [answer.lstrip("\n")]
 
 
 def _count(value: Any) -> int:
@@ -413,6 +439,7 @@ def _finish(
                 "truncated",
             )
         )
+    _move_prefilled_reasoning(out)
     reason = chunk.get("done_reason")
     stop: StopReason = "tool_use" if out.calls else ("length" if reason == "length" else "stop")
     if reason == "length" and out.usage.output >= limit > 0:

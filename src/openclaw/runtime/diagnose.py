@@ -215,6 +215,18 @@ async def diagnose(catalog: Catalog, http: aiohttp.ClientSession) -> list[Findin
             )
 
     findings += _selection_findings(catalog)
+    for ref in catalog.unmatched_settings:
+        provider, _, name = ref.partition("/")
+        pulled = catalog.providers.get(provider)
+        findings.append(
+            Finding(
+                "per-model-unknown",
+                "warning",
+                f'agents.defaults.models["{ref}"] names no model here, so its settings apply'
+                " to nothing",
+                f"ollama pull {name}" if pulled is not None and pulled.api == "ollama" else "",
+            )
+        )
     if not any_available and not any(f.severity == "error" for f in findings):
         findings.append(
             Finding("no-models", "error", "no models are available", "openclaw models list --all")

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -129,15 +130,16 @@ class FallbackChain:
                 self.attempts.append(Attempt(model.key, "skipped", "context window too small", 0.0))
                 continue
             error, shown = None, False
-            async for event in self._try(model, context):
-                if isinstance(event, Error):
-                    error = event
-                    break
-                if isinstance(event, TextDelta):
-                    shown = True
-                yield event
-                if isinstance(event, Done):
-                    return
+            async with aclosing(self._try(model, context)) as attempt:
+                async for event in attempt:
+                    if isinstance(event, Error):
+                        error = event
+                        break
+                    if isinstance(event, TextDelta):
+                        shown = True
+                    yield event
+                    if isinstance(event, Done):
+                        return
             assert error is not None
             last = error
             if not _moves_on(error):
@@ -166,7 +168,7 @@ class FallbackChain:
             return [(m, "") for m in models]
         return marked
 
-    async def _try(self, model: Model, context: ChatContext) -> AsyncIterator[ChainEvent]:
+    async def _try(self, model: Model, context: ChatContext) -> AsyncGenerator[ChainEvent]:
         """One model: prepared for its window, retried when busy, compacted and sent once more
         when the server refuses the prompt as too long. Ends with `Done` or `Error`."""
         retries = 0

@@ -1,9 +1,10 @@
 """Is each provider usable? Auth present, server reachable (with latency), models available.
 
 Local servers are asked directly (Ollama's `/api/version`, an OpenAI-compatible server's
-`/models`). Cloud providers are asked only with `contact_cloud=True` (`openclaw health`, which the
-person runs on purpose) and only when they have a key; the gateway's `/readyz` and dashboard never
-contact them, so a health probe sends nothing off the machine.
+`/models`). Cloud hosts, an Ollama that is not local among them, are asked only with
+`contact_cloud=True` (`openclaw health --probe`) and, except Ollama, only when they have a key;
+plain `openclaw health`, the gateway's `/readyz` and the dashboard never contact them, so a
+health check sends nothing off the machine unless asked.
 """
 
 from __future__ import annotations
@@ -59,9 +60,14 @@ class ProviderHealth:
 def _request(status: ProviderStatus, contact_cloud: bool) -> tuple[str, dict[str, str]] | None:
     """The cheap request that shows a provider answers, or None when it is not to be asked."""
     key = status.key.value if status.key else ""
+    if not status.local and not contact_cloud:
+        return None  # a cloud host (also Ollama on ollama.com) is asked only on request
     if status.api == "ollama":
-        return f"{status.base_url}/api/version", {}
-    if not status.local and not (contact_cloud and key):
+        remote = key and not status.local  # a proxy or ollama.com wants the key
+        return f"{status.base_url}/api/version", {
+            "Authorization": f"Bearer {key}"
+        } if remote else {}
+    if not status.local and not key:
         return None
     if status.api == "anthropic-messages":
         return f"{status.base_url}/v1/models", {"x-api-key": key, "anthropic-version": "2023-06-01"}

@@ -10,13 +10,21 @@ from openclaw.errors import UserError
 from openclaw.providers.events import StreamOptions, ThinkingLevel
 from openclaw.providers.model import Model
 
-__all__ = ["DEFAULT_CONTEXT_CAP", "chain_models", "options_factory"]
+__all__ = ["DEFAULT_CONTEXT_CAP", "chain_models", "chain_with_notes", "options_factory"]
 
 DEFAULT_CONTEXT_CAP = 32768
 
 
 def chain_models(catalog: Catalog, override: str | None = None) -> list[Model]:
     """The primary (or `override`) followed by the configured fallbacks, all usable."""
+    return chain_with_notes(catalog, override)[0]
+
+
+def chain_with_notes(
+    catalog: Catalog, override: str | None = None
+) -> tuple[list[Model], list[str]]:
+    """`chain_models`, and a note for each model left out because its provider has no key: a
+    provider without its key is never contacted (no look-up, no connection)."""
     selection = catalog.selection()
     primary = catalog.resolve(override) if override else selection.primary
     if primary is None:
@@ -30,7 +38,24 @@ def chain_models(catalog: Catalog, override: str | None = None) -> list[Model]:
         note = catalog.providers[primary.provider].note
         raise UserError(f"{primary.key} cannot be used: {note}")
     models = [primary] + [m for m in selection.fallbacks if m != primary]
-    return [m for m in models if catalog.providers[m.provider].available or m == primary]
+    keyless = [m for m in models if _needs_missing_key(catalog, m)]
+    notes = [f"{m.key} skipped: {catalog.providers[m.provider].note}" for m in keyless]
+    usable = [
+        m
+        for m in models
+        if m not in keyless and (catalog.providers[m.provider].available or m == primary)
+    ]
+    if not usable:
+        raise UserError(
+            f"{primary.key} cannot be used: {catalog.providers[primary.provider].note};"
+            " nothing was sent. Add the key, or choose a local model with `--model`."
+        )
+    return usable, notes
+
+
+def _needs_missing_key(catalog: Catalog, model: Model) -> bool:
+    status = catalog.providers[model.provider]
+    return status.key is None and not status.local and status.api != "ollama"
 
 
 def options_factory(
