@@ -77,7 +77,10 @@ async def test_explicit_entry_turns_discovery_off(ollama: OllamaEmulator, tmp_pa
     assert (gemma.timeout_ms, gemma.idle_timeout_ms) == (600000, 90000)
     assert catalog.providers["ollama"].key is not None
     assert catalog.providers["ollama"].key.source.startswith("env")  # S12: filled from env
-    assert catalog.resolve("ollama/llama3.3:latest").params == {"num_ctx": 16384}
+    assert catalog.resolve("ollama/llama3.3:latest").params == {
+        "num_ctx": 16384,
+        "keep_alive": "30m",  # the agent's default
+    }
 
 
 async def test_several_ollama_hosts(ollama: OllamaEmulator, tmp_path: Path) -> None:

@@ -17,23 +17,30 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 
 
 class Terminal:
+    """A tmux session on a server of its own (`-L name`), so it gets this test's environment
+    rather than that of a tmux server already running on the machine."""
+
     def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
         self.name = name
         self.env = env
+        self.tmux = ["tmux", "-L", name]
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "40", *command],
+            [*self.tmux, "new-session", "-d", "-s", name, "-x", "120", "-y", "40", *command],
             env=env,
             check=True,
         )
 
     def screen(self) -> str:
         result = subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
+            [*self.tmux, "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
         )
         return result.stdout
 
+    def keys(self, *keys: str) -> None:
+        subprocess.run([*self.tmux, "send-keys", "-t", self.name, *keys], check=True)
+
     def type(self, text: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, text, "Enter"], check=True)
+        self.keys(text, "Enter")
 
     def wait_for(self, text: str, timeout: float = 15) -> str:
         """Poll the screen until `text` shows (a condition, not a fixed delay)."""
@@ -46,10 +53,10 @@ class Terminal:
         raise AssertionError(f"{text!r} never appeared on screen:\n{self.screen()}")
 
     def alive(self) -> bool:
-        return subprocess.run(["tmux", "has-session", "-t", self.name]).returncode == 0
+        return subprocess.run([*self.tmux, "has-session", "-t", self.name]).returncode == 0
 
     def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        subprocess.run([*self.tmux, "kill-server"], capture_output=True)
 
 
 def test_chat_session(ollama: OllamaEmulator, isolated_state: Path, tmp_path: Path) -> None:

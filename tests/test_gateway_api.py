@@ -130,6 +130,7 @@ async def test_plain_completion(
             "stream": True,
             "truncate": False,
             "think": True,
+            "keep_alive": "30m",
             "options": {"num_ctx": 32768, "temperature": 0.2, "num_predict": 50},
         }
     ]

@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.fakes.ollama_admin import AdminRoutes
 from tests.fakes.ollama_chat import FOREVER, ApiError, ChatReply, Turn, parse_native, parse_openai
 from tests.fakes.ollama_embed import embed_route
 from tests.fakes.ollama_models import (
@@ -124,8 +125,10 @@ class OllamaEmulator:
         self._stalls: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         for model in models:
             self.add_model(model)
+        self.admin = AdminRoutes(self.add_model, self.remove_model, self._has, self._record)
         self.app = Starlette(
             routes=[
+                *self.admin.routes(),
                 Route("/", self._root, methods=["GET", "HEAD"]),
                 Route("/api/version", self._version, methods=["GET", "HEAD"]),
                 Route("/api/tags", self._tags, methods=["GET", "HEAD"]),
@@ -152,6 +155,9 @@ class OllamaEmulator:
         key = normalize_name(name)
         self.models.pop(key, None)
         self._loaded.pop(key, None)
+
+    def _has(self, name: str) -> bool:
+        return normalize_name(name) in self.models
 
     def repull(self, name: str) -> FakeModel:
         """Like `ollama pull` of a newer build: new digest, newest modified_at."""
@@ -254,16 +260,17 @@ class OllamaEmulator:
         wanted = (turn.num_ctx, turn.num_batch)
         cached = 0
         if runner is None or runner.digest != turn.model.digest:
-            load_ns = 1_500_000_000
+            load_ns = self.admin.speeds.load_ns
         elif runner.options != wanted:
             self.reloads[turn.model.name] += 1
-            load_ns = 1_500_000_000
+            load_ns = self.admin.speeds.load_ns
         else:
-            load_ns = 1_200_000
+            load_ns = self.admin.speeds.warm_load_ns
             cached = cached_prefix(runner.prompt, turn.fitted.blocks)
         self.prompts.append(turn.fitted)
         if self._version_key < (0, 30, 0):  # Go runners count only what they evaluate
             turn.prompt_tokens = max(1, turn.fitted.tokens - cached)
+        self.admin.note_cached(turn.model.name, cached if self._version_key >= (0, 30, 0) else 0)
         keep_alive = self.default_keep_alive if turn.keep_alive is None else turn.keep_alive
         forever = keep_alive == FOREVER
         lifetime = timedelta(days=365 * 290) if forever else timedelta(seconds=keep_alive)
@@ -315,6 +322,7 @@ class OllamaEmulator:
         await self._record(request)
         self._expire()
         runners = sorted(self._loaded.values(), key=lambda r: r.expires_at, reverse=True)
+        runners = [r for r in runners if not self.admin.is_loading(r.model.name)]
         entries = []
         for runner in runners:
             size = runner.model.size + runner.options[0] * 131_072  # weights + KV cache
@@ -325,7 +333,7 @@ class OllamaEmulator:
                 "digest": runner.digest,
                 "details": details(runner.model),
                 "expires_at": rfc3339(runner.expires_at),
-                "size_vram": size,
+                "size_vram": self.admin.on_gpu(size),
             }
             if self._version_key >= (0, 10, 0):
                 entry["context_length"] = runner.options[0]
@@ -358,7 +366,7 @@ class OllamaEmulator:
         except ApiError as exc:
             return _json({"error": exc.message}, exc.status)
         if not turn.messages:
-            return self._load_only(turn)
+            return await self._load_only(turn)
         reply = self._next_reply()
         if reply.delay_first_byte:
             await asyncio.sleep(reply.delay_first_byte)
@@ -367,6 +375,7 @@ class OllamaEmulator:
                 {"error": reply.pre_stream_error(turn.requested)}, reply.status, reply.headers
             )
         plan = self._plan(turn, reply, started)
+        reply = await self.admin.pace(reply, plan, turn.model.name)
         if turn.stream:
             stream = self._tracked(native_stream(turn, reply, plan, self._stall))
             return StreamingResponse(
@@ -376,12 +385,12 @@ class OllamaEmulator:
             return _json({"error": reply.midstream_error()}, 500, reply.headers)
         return await self._whole(request, plan, native_aggregate(turn, reply, plan), reply)
 
-    def _load_only(self, turn: Turn) -> Response:
+    async def _load_only(self, turn: Turn) -> Response:
         if turn.keep_alive == 0:
             self._loaded.pop(normalize_name(turn.model.name), None)
             reason = "unload"
         else:
-            self._load(turn)
+            await self.admin.wait_load(self._load(turn), turn.model.name)
             reason = "load"
         message = {"role": "assistant", "content": ""}
         return _json(
@@ -395,8 +404,9 @@ class OllamaEmulator:
         )
 
     def _plan(self, turn: Turn, reply: ChatReply, started: int) -> Plan:
-        load_ns = self._load(turn) + int(reply.delay_first_byte * 1e9)
-        return build_plan(turn, reply, started, load_ns)
+        load_ns = self._load(turn)
+        plan = build_plan(turn, reply, started, load_ns + int(reply.delay_first_byte * 1e9))
+        return self.admin.shape(turn, plan)
 
     async def _whole(self, request: Request, plan: Plan, value: Any, reply: ChatReply) -> Response:
         """A non-streamed answer, honouring stall (never answer) and cut (half a body)."""
@@ -432,6 +442,7 @@ class OllamaEmulator:
                 reply.status, reply.pre_stream_error(turn.requested), reply.headers
             )
         plan = self._plan(turn, reply, started)
+        reply = await self.admin.pace(reply, plan, turn.model.name)
         if turn.stream:
             legacy = self._version_key < (0, 32, 6)
             stream = self._tracked(openai_stream(turn, reply, plan, self._stall, legacy))

@@ -55,10 +55,13 @@ class Plan:
     eval_count: int
     started_ns: int
     load_ns: int
+    prompt_ns_per_token: int = 250_000
+    eval_ns_per_token: int = 15_000_000
+    cached_tokens: int = 0  # prompt tokens found in the runner's cache: counted, not evaluated
 
     def metrics(self) -> dict[str, int]:
-        prompt_ns = self.prompt_eval_count * 250_000
-        eval_ns = self.eval_count * 15_000_000
+        prompt_ns = (self.prompt_eval_count - self.cached_tokens) * self.prompt_ns_per_token
+        eval_ns = self.eval_count * self.eval_ns_per_token
         total = max(time.monotonic_ns() - self.started_ns, self.load_ns + prompt_ns + eval_ns)
         values = {
             "total_duration": total,

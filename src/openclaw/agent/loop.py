@@ -363,5 +363,6 @@ class Agent:
 def _add(a: Usage, b: Usage) -> Usage:
     return Usage(
         a.input + b.input, a.output + b.output, a.cache_read + b.cache_read,
-        a.cache_write + b.cache_write,
+        a.cache_write + b.cache_write, a.load_ns + b.load_ns,
+        a.prompt_eval_ns + b.prompt_eval_ns, a.eval_ns + b.eval_ns,
     )  # fmt: skip

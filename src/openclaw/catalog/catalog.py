@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from openclaw.auth import ApiKey, has_profile, resolve_api_key
 from openclaw.catalog.builtin import BuiltinProvider, builtin_providers
 from openclaw.catalog.model import ModelRef
+from openclaw.catalog.ollama_admin import with_keep_alive
 from openclaw.catalog.ollama_discovery import (
     DEFAULT_CONTEXT_WINDOW,
     DiscoveryResult,
@@ -396,7 +397,12 @@ async def build_catalog(
     everything = [*discovered, *models, *chat_only]
     selection = config.agent_defaults.model
     return Catalog(
-        models=tuple(with_per_model_settings(discovered + models, config, apis)),
+        models=tuple(
+            with_keep_alive(
+                with_per_model_settings(discovered + models, config, apis),
+                config.agent_defaults.keepAlive,
+            )
+        ),
         providers=statuses,
         primary_ref=selection.primary if selection else None,
         fallback_refs=tuple(selection.fallbacks or ()) if selection else (),

@@ -72,6 +72,7 @@ async def _run(setup: Setup, args: argparse.Namespace) -> int:
     from openclaw.agent.sessions import SessionStore
     from openclaw.agent.setup import make_agent
     from openclaw.cli.agent_view import AgentView
+    from openclaw.cli.loading import agent_events
     from openclaw.cli.render import dim
 
     with SessionStore.default(setup.state) as store:
@@ -104,7 +105,10 @@ async def _run(setup: Setup, args: argparse.Namespace) -> int:
         tool_runs: list[dict[str, Any]] = []
         final: AgentDone | AgentFailed | None = None
         try:
-            async for event in agent.run(args.message):
+            events = agent.run(args.message)
+            if not args.json:  # "loading MODEL into memory..." while the first byte is awaited
+                events = agent_events(events, agent.models, setup.http)
+            async for event in events:
                 if args.json and args.events:
                     print(json.dumps(event_to_json(event), ensure_ascii=False), flush=True)
                 elif not args.json:

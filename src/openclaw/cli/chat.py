@@ -112,6 +112,7 @@ class Chat:
     async def _ask(self, agent: Agent, text: str) -> None:
         from openclaw.agent.events import AgentDone
         from openclaw.cli.agent_view import AgentView
+        from openclaw.cli.loading import agent_events
         from openclaw.cli.render import dim
 
         view = AgentView(show_thinking=not self.args.hide_thinking, final_only=False)
@@ -120,7 +121,7 @@ class Chat:
         loop.add_signal_handler(signal.SIGINT, agent.abort.set)
         done: AgentDone | None = None
         try:
-            async for event in agent.run(text):
+            async for event in agent_events(agent.run(text), agent.models, self.setup.http):
                 if isinstance(event, AgentDone):
                     done = event
                 view.show(event)

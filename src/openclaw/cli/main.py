@@ -26,6 +26,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "health": ("health", "check each provider: auth, reachability, models"),
     "sessions": ("sessions", "list, show, export and delete stored conversations"),
     "gateway": ("gateway", "OpenAI-compatible HTTP API, metrics and dashboard"),
+    "bench": ("bench", "latency baseline of Ollama models: load, first token, tokens/s"),
     "mcp": ("mcp", "MCP servers whose tools the agent may use: list, probe, tools, add, remove"),
 }
 

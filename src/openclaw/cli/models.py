@@ -1,4 +1,5 @@
-"""`openclaw models`: list, status, set, fallbacks."""
+"""`openclaw models`: list, status, set, fallbacks; pull, rm, show, load, unload, ps are in
+`models_manage`."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
+from openclaw.cli import models_manage
 from openclaw.cli.common import Setup, run_async, with_catalog
 from openclaw.cli.render import print_json, table
+from openclaw.errors import NotFoundError
 
 if TYPE_CHECKING:
     from openclaw.catalog.catalog import Catalog, Selection
@@ -41,8 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "add":
             one.add_argument("--force", action="store_true")
     fb_sub.add_parser("clear")
-    ps = sub.add_parser("ps", help="models loaded in memory on each Ollama host")
-    ps.add_argument("--json", action="store_true")
+    models_manage.add_parsers(sub)  # pull, rm, show, load, unload, ps
     return parser
 
 
@@ -57,7 +59,7 @@ def main(argv: list[str]) -> int:
         "status": _status,
         "set": _set,
         "fallbacks": _fallbacks,
-        "ps": _ps,
+        **models_manage.HANDLERS,
     }
     handler = handlers[args.action]
 
@@ -252,7 +254,11 @@ async def _status(setup: Setup, args: argparse.Namespace) -> int:
 async def _set(setup: Setup, args: argparse.Namespace) -> int:
     from openclaw.config.edit import set_value
 
-    ref = _checked_ref(setup, args.ref, args.force)
+    try:
+        ref = _checked_ref(setup, args.ref, args.force)
+    except NotFoundError as unknown:  # not pulled: offered in a terminal, else said so
+        await models_manage.offer_pull(setup, args.ref, unknown)
+        ref = args.ref
     set_value(setup.loaded.path, "agents.defaults.model.primary", ref)
     print(f"primary model: {ref}")
     return 0
@@ -308,42 +314,3 @@ async def _fallbacks(setup: Setup, args: argparse.Namespace) -> int:
     unset_value(setup.loaded.path, path)
     print("fallbacks cleared")
     return 0
-
-
-async def _ps(setup: Setup, args: argparse.Namespace) -> int:
-    from openclaw.catalog.ollama_discovery import loaded_models_by_host
-
-    hosts = setup.catalog.ollama_hosts()
-    if not hosts:
-        print("No Ollama provider is configured or discovered. Run `openclaw doctor`.")
-        return 1
-    answers = await loaded_models_by_host(setup.http, hosts)
-    data: list[dict[str, Any]] = [
-        {"provider": pid, "baseUrl": url, "reachable": ok, "error": err, "models": loaded}
-        for pid, (url, ok, err, loaded) in answers.items()
-    ]
-    healthy = all(h["reachable"] for h in data)
-    if args.json:
-        print_json({"hosts": data})
-        return 0 if healthy else 1
-    rows = []
-    for host in data:
-        if not host["reachable"]:
-            print(f"{host['provider']}: {host['error']}", file=sys.stderr)
-        for m in host["models"]:
-            vram = m["size_vram"] / m["size"] if m["size"] else 0
-            rows.append(
-                [
-                    f"{host['provider']}/{m['name']}",
-                    f"{m['size'] / 2**30:.1f} GiB",
-                    f"{vram:.0%} GPU",
-                    str(m["context_length"] or "?"),
-                    m["expires_at"] or "-",
-                ]
-            )
-    print(
-        table(["Model", "Size", "Processor", "Context", "Until"], rows)
-        if rows
-        else "No models are loaded."
-    )
-    return 0 if healthy else 1

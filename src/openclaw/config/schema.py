@@ -88,6 +88,10 @@ class _Strict(BaseModel):
         return data
 
 
+# A Go duration as Ollama reads `keep_alive`: "30m", "1h30m", "-1m"; a bare "300" is refused.
+GoDuration = Annotated[str, Field(pattern=r"^-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")]
+
+
 class ModelCost(_Strict):
     """US dollars per million tokens."""
 
@@ -249,6 +253,8 @@ class AgentDefaults(_Strict):
         description="largest num_ctx sent to a local model when none is configured",
     )
     maxTurns: int | None = Field(default=None, gt=0)
+    # How long Ollama keeps the agent's models loaded after a request ("30m", "2h", -1 forever).
+    keepAlive: int | GoDuration | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -56,6 +56,10 @@ class Activity:
     def error(self, model: str, kind: str, message: str) -> None:
         self._errors.append(RecentError(self._clock(), model, kind, message))
 
+    def requests(self) -> list[FinishedRequest]:
+        """The requests kept, oldest first (for the charts)."""
+        return list(self._requests)
+
     def summary(self) -> dict[str, Any]:
         since = self._clock() - self.window
         by_model: dict[str, list[FinishedRequest]] = {}

@@ -130,14 +130,17 @@ class ChatRun:
         model = self.model.key
         final: Answered | Failed | None = None
         metrics.stream_started()
+        waiting = metrics.waiting.start(model)  # the dashboard's "loading MODEL..." line
         try:
             async for event in self._source:
                 match event:
                     case TextDelta() | ThinkingDelta() | ToolCallEvent() if first is None:
                         first = time.perf_counter() - self._started
+                        metrics.waiting.end(waiting)
                     case Switch(failed=failed, next=following):
                         metrics.fallbacks.labels(failed, following).inc()
                         model = following
+                        metrics.waiting.switch(waiting, model)
                     case Answered(message=message):
                         final = event
                         model = message.model or model
@@ -145,6 +148,7 @@ class ChatRun:
                         final = event
                 yield event
         finally:
+            metrics.waiting.end(waiting)
             metrics.stream_ended()
             self.ttft, self.answered_by = first, model
             self._record(model, first, final)

@@ -1,11 +1,14 @@
-"""The dashboard: a static page (`static/`, plain HTML, CSS and JS, no build step) and the one
-JSON snapshot it polls, `GET /api/status`: providers and their health, the catalog, the loaded
-models of each Ollama host, recent activity per model, recent errors."""
+"""The dashboard: a static page (`static/`, plain HTML, CSS and JS, no build step; the charts are
+drawn by uPlot, vendored as its built file in `static/vendor/` with its licence) and the JSON it
+polls: `GET /api/status` (providers and their health, the catalog, the loaded models of each
+Ollama host, recent activity per model, recent errors, requests waiting for a model to load) and
+`GET /api/series` (the charts' time series)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from importlib import resources
 from typing import Any
 
@@ -15,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from openclaw import __version__
 from openclaw.catalog.ollama_discovery import loaded_models_by_host
+from openclaw.gateway.series import request_series
 from openclaw.gateway.state import Gateway
 from openclaw.runtime.health import check_providers
 
@@ -24,6 +28,9 @@ STATIC_FILES = {
     "index.html": "text/html; charset=utf-8",
     "dashboard.js": "text/javascript; charset=utf-8",
     "dashboard.css": "text/css; charset=utf-8",
+    "charts.js": "text/javascript; charset=utf-8",
+    "vendor/uPlot.iife.min.js": "text/javascript; charset=utf-8",
+    "vendor/uPlot.min.css": "text/css; charset=utf-8",
 }
 # The page loads only its own files and talks only to this server.
 SECURITY_HEADERS = {
@@ -59,11 +66,47 @@ def dashboard_routes(gateway: Gateway) -> list[BaseRoute]:
         data = await status_snapshot(gateway)
         return Response(json.dumps(data, ensure_ascii=False), media_type="application/json")
 
+    async def series(request: Request) -> Response:
+        data = await series_snapshot(gateway)
+        return Response(json.dumps(data, ensure_ascii=False), media_type="application/json")
+
     return [
         Route("/", page, methods=["GET"]),
-        Route("/static/{name}", static, methods=["GET"]),
+        Route("/static/{name:path}", static, methods=["GET"]),
         Route("/api/status", status, methods=["GET"]),
+        Route("/api/series", series, methods=["GET"]),
     ]
+
+
+async def series_snapshot(gateway: Gateway) -> dict[str, Any]:
+    """The charts' data: requests per model over time, and loaded models' memory over time."""
+    runtime = gateway.runtime
+    catalog = runtime.catalog.current
+    loaded = await loaded_models_by_host(runtime.http, catalog.ollama_hosts())
+    gateway.metrics.memory.add(loaded)
+    requests = request_series(gateway.activity.requests(), time.time())
+    return {"requests": requests, "memory": gateway.metrics.memory.series()}
+
+
+def _waiting(gateway: Gateway, loaded: Any) -> list[dict[str, Any]]:
+    """Requests before their first byte; `loading` when the model's host does not list it as
+    loaded yet (the page then says "loading MODEL into memory...")."""
+    from openclaw.catalog.model import normalize_ollama_name
+
+    resident = {
+        f"{pid}/{normalize_ollama_name(str(m['name']))}"
+        for pid, (_, ok, _, models) in loaded.items()
+        if ok
+        for m in models
+    }
+    out = []
+    for entry in gateway.metrics.waiting.snapshot():
+        pid, _, name = entry["model"].partition("/")
+        known = pid in loaded
+        out.append(
+            {**entry, "loading": known and f"{pid}/{normalize_ollama_name(name)}" not in resident}
+        )
+    return out
 
 
 async def status_snapshot(gateway: Gateway) -> dict[str, Any]:
@@ -74,6 +117,7 @@ async def status_snapshot(gateway: Gateway) -> dict[str, Any]:
         check_providers(runtime.http, shown),
         loaded_models_by_host(runtime.http, catalog.ollama_hosts()),
     )
+    gateway.metrics.memory.add(loaded)
     counts: dict[str, int] = {}
     for m in catalog.models:
         counts[m.provider] = counts.get(m.provider, 0) + 1
@@ -106,5 +150,6 @@ async def status_snapshot(gateway: Gateway) -> dict[str, Any]:
             for pid, (url, ok, error, models) in loaded.items()
         ],
         "activeStreams": gateway.metrics.in_flight,
+        "waiting": _waiting(gateway, loaded),
         "activity": gateway.activity.summary(),
     }

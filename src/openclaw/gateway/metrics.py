@@ -1,8 +1,10 @@
 """Prometheus metrics for one gateway app, in a registry of its own.
 
 Requests by model, provider and outcome; time to first token, duration and output tokens per
-second as histograms; prompt and completion tokens; fallbacks; errors by kind; chats in flight;
-and, asked from each Ollama host's `/api/ps` at scrape time, the models it has loaded.
+second as histograms (generation speed from the server's `eval_count / eval_duration` when it
+reports them); the server's load time and prompt evaluation speed; prompt and completion tokens;
+fallbacks; errors by kind; chats in flight; and, asked from each Ollama host's `/api/ps` at scrape
+time, the models it has loaded and the memory each host gives them (GPU and RAM).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from openclaw.catalog.ollama_discovery import LoadedModels, loaded_models_by_host
+from openclaw.gateway.series import MemoryHistory, Waiting
 from openclaw.providers.events import Usage
 
 if TYPE_CHECKING:
@@ -38,6 +41,8 @@ __all__ = [
 TTFT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 RATE_BUCKETS = (1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000)
+PROMPT_RATE_BUCKETS = (10, 50, 100, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000)
+LOAD_BUCKETS = (0.01, 0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120)
 
 
 def _timestamp(value: Any) -> float | None:
@@ -53,11 +58,14 @@ class OllamaLoadedCollector(Collector):
     """The loaded models of each Ollama host; `refresh` asks the hosts, `collect` reports the
     answers (the scrape handler awaits one, then the other)."""
 
-    def __init__(self) -> None:
+    def __init__(self, history: MemoryHistory | None = None) -> None:
         self._snapshot: LoadedModels = {}
+        self._history = history
 
     async def refresh(self, http: aiohttp.ClientSession, hosts: Mapping[str, str]) -> None:
         self._snapshot = await loaded_models_by_host(http, hosts)
+        if self._history is not None:
+            self._history.add(self._snapshot)
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(
@@ -74,6 +82,11 @@ class OllamaLoadedCollector(Collector):
                 "part of a loaded model's memory that is on the GPU",
                 labels=["provider", "model"],
             ),
+            "ram": GaugeMetricFamily(
+                "openclaw_ollama_model_ram_bytes",
+                "part of a loaded model's memory that is in system RAM (on the CPU)",
+                labels=["provider", "model"],
+            ),
             "context_length": GaugeMetricFamily(
                 "openclaw_ollama_model_context_length",
                 "context window a loaded model was loaded with (tokens)",
@@ -85,18 +98,36 @@ class OllamaLoadedCollector(Collector):
                 labels=["provider", "model"],
             ),
         }
+        host = GaugeMetricFamily(
+            "openclaw_ollama_host_memory_bytes",
+            "memory an Ollama host gives its loaded models, on the GPU (vram) and in RAM (ram)",
+            labels=["provider", "kind"],
+        )
+        count = GaugeMetricFamily(
+            "openclaw_ollama_models_loaded", "models an Ollama host has loaded", labels=["provider"]
+        )
         for pid, (_, reachable, _, models) in self._snapshot.items():
             up.add_metric([pid], 1.0 if reachable else 0.0)
+            if reachable:
+                vram = sum(float(m["size_vram"]) for m in models)
+                total = sum(float(m["size"]) for m in models)
+                host.add_metric([pid, "vram"], vram)
+                host.add_metric([pid, "ram"], max(0.0, total - vram))
+                count.add_metric([pid], float(len(models)))
             for model in models:
                 labels = [pid, str(model["name"])]
                 families["size"].add_metric(labels, float(model["size"]))
                 families["size_vram"].add_metric(labels, float(model["size_vram"]))
+                ram = max(0, int(model["size"]) - int(model["size_vram"]))
+                families["ram"].add_metric(labels, float(ram))
                 if isinstance(model.get("context_length"), int):
                     families["context_length"].add_metric(labels, float(model["context_length"]))
                 expires = _timestamp(model.get("expires_at"))
                 if expires is not None:
                     families["expires_at"].add_metric(labels, expires)
         yield up
+        yield host
+        yield count
         yield from families.values()
 
 
@@ -130,9 +161,24 @@ class GatewayMetrics:
         )
         self.tokens_per_second = Histogram(
             "openclaw_output_tokens_per_second",
-            "completion tokens per second after the first token",
+            "generation speed: the server's eval_count / eval_duration when reported, else"
+            " completion tokens per second after the first token",
             by_model,
             buckets=RATE_BUCKETS,
+            registry=r,
+        )
+        self.prompt_tokens_per_second = Histogram(
+            "openclaw_prompt_eval_tokens_per_second",
+            "prompt evaluation speed: the server's prompt_eval_count / prompt_eval_duration",
+            by_model,
+            buckets=PROMPT_RATE_BUCKETS,
+            registry=r,
+        )
+        self.load_seconds = Histogram(
+            "openclaw_model_load_seconds",
+            "the server's load_duration: how long a request waited for its model to load",
+            by_model,
+            buckets=LOAD_BUCKETS,
             registry=r,
         )
         self.prompt_tokens = Counter(
@@ -158,7 +204,9 @@ class GatewayMetrics:
             "openclaw_active_streams", "chat completions being answered right now", registry=r
         )
         self.in_flight = 0  # the same number, for the dashboard
-        self.loaded = OllamaLoadedCollector()
+        self.memory = MemoryHistory()  # for the dashboard's memory chart
+        self.waiting = Waiting()  # requests before their first byte
+        self.loaded = OllamaLoadedCollector(self.memory)
         r.register(self.loaded)
         ProcessCollector(registry=r)
 
@@ -188,6 +236,15 @@ class GatewayMetrics:
             self.prompt_tokens.labels(model, provider).inc(usage.input)
         if usage.output:
             self.completion_tokens.labels(model, provider).inc(usage.output)
+        if usage.load_ns:
+            self.load_seconds.labels(model, provider).observe(usage.load_ns / 1e9)
+        if usage.input and usage.prompt_eval_ns:
+            rate = usage.input / (usage.prompt_eval_ns / 1e9)
+            self.prompt_tokens_per_second.labels(model, provider).observe(rate)
+        if usage.output and usage.eval_ns:  # the server's own counters, not wall time
+            rate = usage.output / (usage.eval_ns / 1e9)
+            self.tokens_per_second.labels(model, provider).observe(rate)
+            return rate
         if ttft is None or not usage.output or duration <= ttft:
             return None
         rate = usage.output / (duration - ttft)

@@ -72,6 +72,11 @@ class Usage:
     output: int = 0
     cache_read: int = 0
     cache_write: int = 0
+    # The server's own timings of this request, in nanoseconds (native Ollama); 0: not reported.
+    # Not part of equality: two usages that counted the same tokens are the same usage.
+    load_ns: int = field(default=0, compare=False)
+    prompt_eval_ns: int = field(default=0, compare=False)
+    eval_ns: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

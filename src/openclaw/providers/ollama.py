@@ -425,7 +425,13 @@ def _finish(
         else:
             events.append(TextDelta(out.release_held()))
     prompt = _count(chunk.get("prompt_eval_count"))
-    out.usage = Usage(input=prompt, output=_count(chunk.get("eval_count")))
+    out.usage = Usage(
+        input=prompt,
+        output=_count(chunk.get("eval_count")),
+        load_ns=_count(chunk.get("load_duration")),
+        prompt_eval_ns=_count(chunk.get("prompt_eval_duration")),
+        eval_ns=_count(chunk.get("eval_duration")),
+    )
     # With `truncate: false` a server since 0.12.4 refuses instead of cutting; an older one cuts
     # to fit its window and reads at least about half of it, so a count far below the estimate
     # but above 40% of what could fit is a cut. A much lower count is an older server counting
