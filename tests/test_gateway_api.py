@@ -118,7 +118,12 @@ async def test_plain_completion(
                 "finish_reason": "stop",
             }
         ],
-        "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
+        "usage": {
+            "prompt_tokens": 7,
+            "completion_tokens": 3,
+            "total_tokens": 10,
+            "prompt_tokens_details": {"cached_tokens": 0},
+        },
     }
     assert emu.bodies("/api/chat") == [
         {
@@ -188,7 +193,12 @@ async def test_streamed_completion_with_usage(
             "object": "chat.completion.chunk",
             "model": "ollama/qwen3:8b",
             "choices": [],
-            "usage": {"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9},
+            "usage": {
+                "prompt_tokens": 5,
+                "completion_tokens": 4,
+                "total_tokens": 9,
+                "prompt_tokens_details": {"cached_tokens": 0},
+            },
         },
         "[DONE]",
     ]

@@ -534,6 +534,7 @@ def _columns(message: Message, model: str, usage: Usage | None) -> dict[str, Any
                 "tool_calls": json.dumps(
                     [
                         {"id": c.id, "name": c.name, "arguments": c.arguments}
+                        | ({"raw": c.raw_arguments} if c.raw_arguments else {})
                         for c in message.tool_calls
                     ],
                     ensure_ascii=False,
@@ -584,7 +585,8 @@ def _message(row: sqlite3.Row) -> Message:
             row["tool_call_id"], row["tool_name"], row["content"], bool(row["is_error"])
         )
     calls = tuple(
-        ToolCall(c["id"], c["name"], c["arguments"]) for c in json.loads(row["tool_calls"])
+        ToolCall(c["id"], c["name"], c["arguments"], c.get("raw", ""))
+        for c in json.loads(row["tool_calls"])
     )
     return AssistantMessage(
         content=row["content"],

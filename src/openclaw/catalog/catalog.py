@@ -38,7 +38,6 @@ from openclaw.catalog.ollama_discovery import (
 from openclaw.catalog.ollama_host import (
     DEFAULT_OLLAMA_URL,
     is_local_url,
-    native_base_url,
     parse_ollama_host,
 )
 from openclaw.catalog.overrides import (
@@ -52,6 +51,7 @@ from openclaw.catalog.pools import Pool, discover_pool, pool_hosts
 from openclaw.config.schema import API_NAMES, Config, ModelEntry, Provider
 from openclaw.errors import NotFoundError
 from openclaw.providers.model import Cost, Model
+from openclaw.providers.registry import normalized_base_url
 
 if TYPE_CHECKING:
     import aiohttp
@@ -279,7 +279,7 @@ def _configured_discovery(
     pid: str, provider: Provider, config: Config, env: Mapping[str, str], state: Path
 ) -> ProviderStatus:
     """Discovery on the host of an Ollama entry without `models` (`origin` "configured")."""
-    url = native_base_url(provider.baseUrl) if provider.baseUrl else _ollama_url(env)
+    url = normalized_base_url("ollama", provider.baseUrl) if provider.baseUrl else _ollama_url(env)
     key = resolve_api_key(pid, config, env, state, env_var="OLLAMA_API_KEY")
     return ProviderStatus(pid, "ollama", url, "configured", key, True, is_local_url(url))
 
@@ -297,8 +297,7 @@ def _explicit_provider(
     api = _default_api(pid, provider, builtins)
     hosts = pool_hosts(provider) if api == "ollama" else ()
     base = hosts[0].url if hosts else provider.baseUrl or _default_base_url(pid, api, env, builtins)
-    if api == "ollama":
-        base = native_base_url(base)
+    base = normalized_base_url(api, base)
     builtin = builtins.get(pid)
     env_var = builtin.env_var if builtin else ("OLLAMA_API_KEY" if api == "ollama" else None)
     key = resolve_api_key(pid, config, env, state, env_var=env_var)

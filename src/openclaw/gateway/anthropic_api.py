@@ -256,9 +256,14 @@ class MessageAnswer:
 
     def _usage(self, message: AssistantMessage | None) -> dict[str, int]:
         usage = message.usage if message else None
+        if usage is None:
+            return {"input_tokens": 0, "output_tokens": 0}
+        # Anthropic's input_tokens is the uncached part; Usage.input is the whole prompt.
         return {
-            "input_tokens": usage.input if usage else 0,
-            "output_tokens": usage.output if usage else 0,
+            "input_tokens": max(usage.input - usage.cache_read - usage.cache_write, 0),
+            "output_tokens": usage.output,
+            "cache_read_input_tokens": usage.cache_read,
+            "cache_creation_input_tokens": usage.cache_write,
         }
 
     def _switch(self, kind: str, block: dict[str, Any]) -> bytes:

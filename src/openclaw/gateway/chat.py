@@ -75,6 +75,7 @@ class Failed:
     kind: str  # a provider ErrorKind, or "max_turns"
     message: str
     attempts: tuple[Attempt, ...]
+    did_work: bool = False  # tools ran: a client must not send the same request again blindly
 
 
 ChatEvent = (
@@ -366,6 +367,7 @@ async def _agent_events(run: AsyncIterator[AgentEvent]) -> AsyncIterator[ChatEve
     turns: list[AssistantMessage] = []
     shown = False
     new_turn = False
+    worked = False
     async for event in run:
         match event:
             case TurnStart():
@@ -391,8 +393,11 @@ async def _agent_events(run: AsyncIterator[AgentEvent]) -> AsyncIterator[ChatEve
                 yield Answered(answer, attempts)
             case AgentFailed(error=error, reason=reason, attempts=attempts):
                 kind = error.kind if error is not None else "max_turns"
-                yield Failed(kind, _explain(reason, attempts), attempts)
-            case ThinkingDelta() | Notice() | Switch() | Retry() | ToolStart() | ToolEnd():
+                yield Failed(kind, _explain(reason, attempts), attempts, worked)
+            case ToolEnd():
+                worked = True
+                yield event
+            case ThinkingDelta() | Notice() | Switch() | Retry() | ToolStart():
                 yield event
 
 

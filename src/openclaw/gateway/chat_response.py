@@ -44,6 +44,7 @@ SSE_HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 JSON_HEADERS = [(b"content-type", b"application/json")]
+NO_RETRY = (b"x-should-retry", b"false")  # the OpenAI and Anthropic SDKs honour it
 SHUTTING_DOWN = "the gateway is shutting down: send the request again once it is back"
 
 # kind -> (HTTP status, OpenAI error type, code)
@@ -58,7 +59,9 @@ _FAILURES: dict[str, tuple[int, str, str | None]] = {
     "not_found": (404, "invalid_request_error", "model_not_found"),
     "bad_request": (400, "invalid_request_error", None),
     "context_overflow": (400, "invalid_request_error", "context_length_exceeded"),
-    "max_turns": (500, "server_error", "max_turns"),
+    # The agent did work (its tools ran) and stopped at its turn limit: not a server fault, and
+    # nothing a retry would fix (an SDK retries 5xx, running the tools again).
+    "max_turns": (422, "invalid_request_error", "max_turns"),
 }
 
 
@@ -130,9 +133,9 @@ class _Output:
         self.ended = last
         await self._call({"type": "http.response.body", "body": data, "more_body": not last})
 
-    async def whole(self, status: int, body: bytes) -> None:
-        retry = [(b"retry-after", RETRY_AFTER)] if status in (429, 503) else []
-        await self.start(status, JSON_HEADERS + retry)
+    async def whole(self, status: int, body: bytes, no_retry: bool = False) -> None:
+        retry = [(b"retry-after", RETRY_AFTER)] if status in (429, 503) and not no_retry else []
+        await self.start(status, JSON_HEADERS + retry + ([NO_RETRY] if no_retry else []))
         await self.write(body, last=True)
 
     async def _call(self, message: dict[str, object]) -> None:
@@ -248,7 +251,8 @@ class ChatResponse(Response):
                         if out.started:
                             await out.write(completion.error(text, type_, code), last=True)
                         else:
-                            await out.whole(status, completion.failure(status, text, type_, code))
+                            error = completion.failure(status, text, type_, code)
+                            await out.whole(status, error, failed.did_work)
 
     async def _whole(self, out: _Output) -> None:
         completion = self.completion
@@ -266,4 +270,5 @@ class ChatResponse(Response):
                         await out.write(body.encode(), last=True)
                     case Failed() as failed:
                         status, type_, code, text = failure_status(failed, self.run.reason)
-                        await out.whole(status, completion.failure(status, text, type_, code))
+                        error = completion.failure(status, text, type_, code)
+                        await out.whole(status, error, failed.did_work)

@@ -120,9 +120,11 @@ def _tool_calls(raw: Any, param: str) -> tuple[ToolCall, ...]:
         function = item.get("function") if isinstance(item, dict) else None
         if not isinstance(function, dict) or not isinstance(function.get("name"), str):
             raise _fail(f"`{param}[{n}].function.name` is required", f"{param}[{n}].function")
-        args = _arguments(function.get("arguments"), f"{param}[{n}].function.arguments")
+        raw_args = function.get("arguments")
+        args = _arguments(raw_args, f"{param}[{n}].function.arguments")
         call_id = item.get("id") or f"call_{secrets.token_hex(4)}"
-        calls.append(ToolCall(str(call_id), function["name"], args))
+        verbatim = raw_args if isinstance(raw_args, str) else ""
+        calls.append(ToolCall(str(call_id), function["name"], args, verbatim))
     return tuple(calls)
 
 
@@ -314,11 +316,13 @@ def finish_reason(stop: StopReason, has_calls: bool) -> str:
     return "length" if stop == "length" else "stop"
 
 
-def _usage(usage: Usage) -> dict[str, int]:
+def _usage(usage: Usage) -> dict[str, Any]:
+    """OpenAI's usage: the whole prompt, with the part served from the server's cache."""
     return {
         "prompt_tokens": usage.input,
         "completion_tokens": usage.output,
         "total_tokens": usage.input + usage.output,
+        "prompt_tokens_details": {"cached_tokens": usage.cache_read},
     }
 
 
@@ -326,7 +330,8 @@ def tool_call_json(call: ToolCall, index: int | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {} if index is None else {"index": index}
     out["id"] = call.id or f"call_{secrets.token_hex(4)}"
     out["type"] = "function"
-    out["function"] = {"name": call.name, "arguments": json.dumps(call.arguments)}
+    arguments = call.raw_arguments or json.dumps(call.arguments)
+    out["function"] = {"name": call.name, "arguments": arguments}
     return out
 
 

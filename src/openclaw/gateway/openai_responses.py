@@ -373,7 +373,7 @@ def _call_item(call: ToolCall) -> dict[str, Any]:
 def _status(message: AssistantMessage) -> tuple[str, dict[str, Any]]:
     usage = {
         "input_tokens": message.usage.input,
-        "input_tokens_details": {"cached_tokens": 0},
+        "input_tokens_details": {"cached_tokens": message.usage.cache_read},
         "output_tokens": message.usage.output,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": message.usage.input + message.usage.output,

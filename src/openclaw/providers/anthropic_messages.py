@@ -5,8 +5,15 @@ What this module guarantees:
   user message, and consecutive user-side messages (tool results, then a question) are merged
   into one, because roles must alternate; an assistant message with nothing to send is dropped;
 - thinking is kept with its signature, and sent back only with it (the API refuses thinking it
-  cannot verify); text and `tool_use` blocks are assembled per block index, a tool call's input
-  from its `input_json_delta` fragments, announced when its block stops;
+  cannot verify); an answer with several thinking blocks or `redacted_thinking` blocks keeps
+  every one, in order, with its signature or data (`thinking_signature` then holds them as a
+  JSON list), so a tool loop sends them all back; text and `tool_use` blocks are assembled per
+  block index, a tool call's input from its `input_json_delta` fragments, announced when its
+  block stops;
+- a `tool_use` block whose input is not whole JSON when the answer stopped at `max_tokens` was
+  cut off: it is not announced or run, and a `Notice` says so;
+- a server still loading its model (503 "Loading model") is asked again until the first-byte
+  timeout, with one `Notice`;
 - `max_tokens` is always sent: `options.max_tokens`, else the model's limit up to 8192. For a
   reasoning model asked to think (low/medium/high) `thinking.budget_tokens` is 1024/4096/16384,
   and `max_tokens` is raised by the budget when it would not leave room for an answer;
@@ -14,8 +21,9 @@ What this module guarantees:
 - `event: error` mid-stream is an `Error` (`overloaded_error` -> busy, `rate_limit_error` ->
   rate_limit, else server), and so is a stream that ends without `message_stop`
   (`stream_incomplete`); both carry the partial message;
-- usage: `input_tokens` (uncached), `cache_read_input_tokens`, `cache_creation_input_tokens` and
-  `output_tokens`, the last value seen of each;
+- usage: the last value seen of `input_tokens` (the uncached part), `cache_read_input_tokens`,
+  `cache_creation_input_tokens` and `output_tokens`; `Usage.input` is the whole prompt (the sum
+  of the three input counts), with `cache_read` and `cache_write` the parts of it;
 - `params.streaming: false` sends one plain request and yields the same events from its answer
   (the first-byte timeout then covers the whole answer).
 """
@@ -28,12 +36,14 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from openclaw.providers.assembly import Assembly
+from openclaw.providers.assembly import Assembly, cut_off_notice
+from openclaw.providers.errors import is_context_overflow
 from openclaw.providers.events import (
     AssistantMessage,
     Context,
     Done,
     ErrorKind,
+    Notice,
     Start,
     StopReason,
     StreamEvent,
@@ -47,6 +57,7 @@ from openclaw.providers.events import (
     UserMessage,
 )
 from openclaw.providers.http_stream import StreamFailure, open_exchange
+from openclaw.providers.loading import LoadingWait, is_loading
 from openclaw.providers.model import Model
 from openclaw.providers.sse import iter_sse
 
@@ -87,8 +98,8 @@ def _blocks(message: UserMessage | AssistantMessage | ToolResultMessage) -> list
                 blocks.append({"type": "image", "source": source})
             return blocks + ([{"type": "text", "text": content}] if content else [])
         case AssistantMessage():
-            blocks = []
-            if message.thinking and message.thinking_signature:
+            blocks = _thinking_blocks(message.thinking_signature)
+            if not blocks and message.thinking and message.thinking_signature:
                 blocks.append(
                     {
                         "type": "thinking",
@@ -110,6 +121,18 @@ def _blocks(message: UserMessage | AssistantMessage | ToolResultMessage) -> list
                 "content": message.content,
             }
             return [{**result, "is_error": True}] if message.is_error else [result]
+
+
+def _thinking_blocks(signature: str) -> list[dict[str, Any]]:
+    """The thinking and redacted_thinking blocks kept as a JSON list, else none."""
+    if not signature.startswith("["):
+        return []
+    try:
+        blocks = json.loads(signature)
+    except ValueError:
+        return []
+    kinds = ("thinking", "redacted_thinking")
+    return [b for b in blocks if isinstance(b, dict) and b.get("type") in kinds]
 
 
 def _messages(context: Context) -> list[dict[str, Any]]:
@@ -164,6 +187,12 @@ def build_request(
     return body
 
 
+def _whole_prompt(raw: Usage) -> Usage:
+    """Anthropic's split (uncached input, cache read, cache write) as the whole prompt."""
+    whole = raw.input + raw.cache_read + raw.cache_write
+    return Usage(whole, raw.output, raw.cache_read, raw.cache_write)
+
+
 def _merge_usage(usage: Usage, raw: Any) -> Usage:
     if not isinstance(raw, dict):
         return usage
@@ -187,6 +216,9 @@ class _Block:
     name: str = ""
     input: Any = None
     json_parts: list[str] = field(default_factory=list)
+    text_parts: list[str] = field(default_factory=list)
+    signature: str = ""
+    data: str = ""
 
 
 class _Assembly(Assembly):
@@ -194,13 +226,21 @@ class _Assembly(Assembly):
 
     def __init__(self, model: Model) -> None:
         super().__init__(model)
-        self.signatures: list[str] = []
+        self.raw_usage = Usage()
         self.blocks: dict[int, _Block] = {}
+        self.thought: list[dict[str, Any]] = []  # finished thinking/redacted_thinking blocks
+        self.unreadable: list[tuple[_Block, ToolCall]] = []  # tool_use input not whole JSON
         self.stop_reason = ""
 
     def signature(self) -> str:
-        # Several thinking blocks cannot be sent back as one: keep a signature only for one.
-        return self.signatures[0] if len(self.signatures) == 1 else ""
+        """One thinking block: its signature; several, or redacted ones: all of them as JSON."""
+        if len(self.thought) == 1 and self.thought[0]["type"] == "thinking":
+            return str(self.thought[0]["signature"])
+        return json.dumps(self.thought, ensure_ascii=False) if self.thought else ""
+
+    def _usage(self, raw: Any) -> None:
+        self.raw_usage = _merge_usage(self.raw_usage, raw)
+        self.usage = _whole_prompt(self.raw_usage)
 
     def _text(self, text: Any) -> list[StreamEvent]:
         if not isinstance(text, str) or not text:
@@ -208,10 +248,12 @@ class _Assembly(Assembly):
         self.content.append(text)
         return [TextDelta(text)]
 
-    def _thought(self, text: Any) -> list[StreamEvent]:
+    def _thought(self, block: _Block | None, text: Any) -> list[StreamEvent]:
         if not isinstance(text, str) or not text:
             return []
         self.thinking.append(text)
+        if block is not None:
+            block.text_parts.append(text)
         return [ThinkingDelta(text)]
 
     def add(self, data: dict[str, Any]) -> list[StreamEvent]:
@@ -219,30 +261,45 @@ class _Assembly(Assembly):
         index = data.get("index")
         match data.get("type"):
             case "message_start":
-                self.usage = _merge_usage(self.usage, (data.get("message") or {}).get("usage"))
+                self._usage((data.get("message") or {}).get("usage"))
             case "content_block_start":
                 raw = data.get("content_block") or {}
                 block = _Block(
                     str(raw.get("type")), str(raw.get("id") or ""), str(raw.get("name") or "")
                 )
                 block.input = raw.get("input")
+                block.signature = str(raw.get("signature") or "")
+                block.data = str(raw.get("data") or "")
                 self.blocks[int(index or 0)] = block
                 if block.kind == "thinking":
-                    self.signatures.append(str(raw.get("signature") or ""))
-                    return self._thought(raw.get("thinking"))
+                    return self._thought(block, raw.get("thinking"))
                 if block.kind == "text":
                     return self._text(raw.get("text"))
             case "content_block_delta":
                 return self._delta(self.blocks.get(int(index or 0)), data.get("delta") or {})
             case "content_block_stop":
                 ended = self.blocks.pop(int(index or 0), None)
-                if ended is not None and ended.kind == "tool_use":
-                    call = self._tool_call(ended)
-                    self.calls.append(call)
-                    return [ToolCallEvent(call)]
+                if ended is not None:
+                    return self._ended(ended)
             case "message_delta":
                 self.stop_reason = (data.get("delta") or {}).get("stop_reason") or ""
-                self.usage = _merge_usage(self.usage, data.get("usage"))
+                self._usage(data.get("usage"))
+        return []
+
+    def _ended(self, block: _Block) -> list[StreamEvent]:
+        if block.kind == "thinking" and block.signature:
+            text = "".join(block.text_parts)
+            kept = {"type": "thinking", "thinking": text, "signature": block.signature}
+            self.thought.append(kept)
+        elif block.kind == "redacted_thinking" and block.data:
+            self.thought.append({"type": "redacted_thinking", "data": block.data})
+        elif block.kind == "tool_use":
+            call = self._tool_call(block)
+            if "_raw" in call.arguments:  # cut off by max_tokens, or malformed: decided at the end
+                self.unreadable.append((block, call))
+                return []
+            self.calls.append(call)
+            return [ToolCallEvent(call)]
         return []
 
     def _delta(self, block: _Block | None, delta: dict[str, Any]) -> list[StreamEvent]:
@@ -250,9 +307,9 @@ class _Assembly(Assembly):
             case "text_delta":
                 return self._text(delta.get("text"))
             case "thinking_delta":
-                return self._thought(delta.get("thinking"))
-            case "signature_delta" if self.signatures:
-                self.signatures[-1] += str(delta.get("signature") or "")
+                return self._thought(block, delta.get("thinking"))
+            case "signature_delta" if block is not None:
+                block.signature += str(delta.get("signature") or "")
             case "input_json_delta" if block is not None:
                 block.json_parts.append(str(delta.get("partial_json") or ""))
         return []
@@ -277,11 +334,19 @@ class _Assembly(Assembly):
             )
             events += self.add({"type": "content_block_stop", "index": index})
         self.stop_reason = str(answer.get("stop_reason") or "")
-        return [*events, self.done()]
+        return [*events, *self.done()]
 
-    def done(self) -> Done:
+    def done(self) -> list[StreamEvent]:
+        """The end: unreadable tool calls (not run when the limit cut them), then `Done`."""
         reason = _STOP_REASONS.get(self.stop_reason, "stop")
-        return Done(self.message("tool_use" if self.calls else reason))
+        events: list[StreamEvent] = []
+        for block, call in self.unreadable:
+            if reason == "length":
+                events.append(Notice(cut_off_notice(block.name or "a tool"), "cut_off"))
+            else:  # the model wrote bad JSON: the loop tells it so
+                self.calls.append(call)
+                events.append(ToolCallEvent(call))
+        return [*events, Done(self.message("tool_use" if self.calls else reason))]
 
 
 def _error_fields(text: str) -> tuple[str, str]:
@@ -310,31 +375,60 @@ async def stream(
     headers.update(model.headers)
     url = f"{model.base_url}/v1/messages"
 
-    def detail_of(text: str) -> str:
-        return _error_fields(text)[1]
+    loading = LoadingWait(model, options)
+    while True:
+        try:
+            async for event in _exchange(http, url, body, headers, model, options, out):
+                yield event
+            return
+        except StreamFailure as failure:
+            if is_loading(failure):
+                note = loading.note()
+                if note is not None:
+                    yield note
+                if await loading.pause():
+                    continue
+            yield out.failed(failure)
+            return
 
-    try:
-        async with open_exchange(http, url, body, headers, model, options, detail_of) as ex:
-            if not streaming:
-                for event in out.whole(json.loads(await ex.text())):
-                    yield event
-                return
-            async with aclosing(iter_sse(ex.chunks())) as events:
-                async for sse in events:
-                    if ex.aborted:
-                        break
-                    data = json.loads(sse.data)
-                    if data.get("type") == "error":
-                        error_type, detail = _error_fields(sse.data)
-                        yield out.error(_ERROR_KINDS.get(error_type, "server"), detail)
+
+def _detail(text: str) -> str:
+    return _error_fields(text)[1]
+
+
+async def _exchange(
+    http: aiohttp.ClientSession,
+    url: str,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    model: Model,
+    options: StreamOptions,
+    out: _Assembly,
+) -> AsyncIterator[StreamEvent]:
+    """One request and its answer; a failure before or during it raises `StreamFailure`."""
+    async with open_exchange(http, url, body, headers, model, options, _detail) as ex:
+        if body["stream"] is not True:
+            for event in out.whole(json.loads(await ex.text())):
+                yield event
+            return
+        async with aclosing(iter_sse(ex.chunks())) as events:
+            async for sse in events:
+                if ex.aborted:
+                    break
+                data = json.loads(sse.data)
+                if data.get("type") == "error":
+                    error_type, detail = _error_fields(sse.data)
+                    if is_context_overflow(400, sse.data):
+                        yield out.error("context_overflow", detail)
                         return
-                    if data.get("type") == "message_stop":
-                        yield out.done()
-                        return
-                    for event in out.add(data):
+                    yield out.error(_ERROR_KINDS.get(error_type, "server"), detail)
+                    return
+                if data.get("type") == "message_stop":
+                    for event in out.done():
                         yield event
-            if ex.aborted:
-                raise StreamFailure("aborted", "")
-            yield out.error("stream_incomplete", "the stream ended without message_stop")
-    except StreamFailure as failure:
-        yield out.failed(failure)
+                    return
+                for event in out.add(data):
+                    yield event
+        if ex.aborted:
+            raise StreamFailure("aborted", "")
+        yield out.error("stream_incomplete", "the stream ended without message_stop")

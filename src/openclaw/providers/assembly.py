@@ -14,7 +14,7 @@ from openclaw.providers.events import (
 from openclaw.providers.http_stream import StreamFailure
 from openclaw.providers.model import Model
 
-__all__ = ["Assembly"]
+__all__ = ["Assembly", "cut_off_notice"]
 
 
 class Assembly:
@@ -61,3 +61,11 @@ class Assembly:
         return self.error(
             failure.kind, failure.detail, failure.status, failure.retry_after, failure.timeout
         )
+
+
+def cut_off_notice(tool: str) -> str:
+    """What the user is told about a tool call the output limit cut in the middle."""
+    return (
+        f"the answer reached its output limit in the middle of a call to {tool}: the call was"
+        " cut off and not run (raise maxTokens for this model if it needs longer answers)"
+    )

@@ -24,24 +24,68 @@ if TYPE_CHECKING:
 __all__ = [
     "connection_detail",
     "describe",
+    "is_context_overflow",
     "kind_for_exception",
     "kind_for_status",
     "parse_retry_after",
 ]
 
+# Structured markers of a prompt that does not fit, by server: OpenAI and vLLM
+# (`code: context_length_exceeded`), llama.cpp (`type: exceed_context_size_error`, with
+# `n_prompt_tokens` / `n_ctx`), Anthropic (`invalid_request_error` whose message says "prompt is
+# too long"), Ollama (a bare `{"error": "the input length exceeds the context length"}`).
+_OVERFLOW_CODES = frozenset(
+    {"context_length_exceeded", "exceed_context_size_error", "context_window_exceeded"}
+)
 _OVERFLOW_HINTS = (
     "context length",
     "context_length",
+    "context size",
     "context window",
     "prompt is too long",
     "maximum context",
     "too many tokens",
+    "exceeds the available context",
+    "input length exceeds",
+    "longer than the context",
 )
 
 
+def _error_fields(body: str) -> dict[str, object]:
+    """The error object of a JSON error body (`{"error": {...}}`, `{"error": "..."}`, or flat)."""
+    import json
+
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    error = data.get("error", data)
+    if isinstance(error, str):
+        return {"message": error}
+    return error if isinstance(error, dict) else {}
+
+
+def is_context_overflow(status: int, body: str) -> bool:
+    """Whether an error (status and body, JSON or text) says the prompt does not fit: structured
+    fields first (`code`, `type`, token counts), then the words servers use."""
+    if status not in (400, 413, 422, 500):
+        return False
+    fields = _error_fields(body)
+    markers = {str(fields.get(k) or "").lower() for k in ("code", "type", "param")}
+    if markers & _OVERFLOW_CODES:
+        return True
+    prompt, window = fields.get("n_prompt_tokens"), fields.get("n_ctx")
+    if isinstance(prompt, int) and isinstance(window, int) and prompt > window > 0:
+        return True
+    text = str(fields.get("message") or body).lower()
+    return status != 500 and any(hint in text for hint in _OVERFLOW_HINTS)
+
+
 def kind_for_status(status: int, message: str = "") -> ErrorKind:
-    text = message.lower()
-    if status in (400, 413, 422) and any(hint in text for hint in _OVERFLOW_HINTS):
+    """The kind of an HTTP error; `message` is its body (JSON or text) or the message in it."""
+    if is_context_overflow(status, message):
         return "context_overflow"
     if status in (401, 403):
         return "auth"
@@ -123,12 +167,25 @@ def _in_plain_words(error: BaseException) -> str:
 
 
 def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header: a number of seconds or an HTTP date."""
     if not value:
         return None
+    value = value.strip()
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:
+        return None
+    import time
+
+    return max(0.0, when.timestamp() - time.time())
 
 
 def describe(kind: ErrorKind, model: Model, detail: str = "", timeout: float | None = None) -> str:

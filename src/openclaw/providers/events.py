@@ -64,10 +64,17 @@ class ToolCall:
     id: str
     name: str
     arguments: dict[str, Any]
+    # The arguments exactly as the server sent them (a JSON string), sent back verbatim so a
+    # server that renders them as received keeps its prompt cache; "" when not known.
+    raw_arguments: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Usage:
+    """Tokens of one answer. `input` is the whole prompt; `cache_read` the part of it the
+    server served from its prompt cache (and `cache_write` the part it stored), so
+    `input - cache_read` is what the server had to process."""
+
     input: int = 0
     output: int = 0
     cache_read: int = 0

@@ -123,6 +123,26 @@ async def _unless_aborted(request: Awaitable[Any], abort: asyncio.Event | None) 
     return None
 
 
+async def _post(
+    http: aiohttp.ClientSession,
+    url: str,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    timeout: aiohttp.ClientTimeout,
+) -> aiohttp.ClientResponse:
+    """POST, once more on a fresh connection when a kept-alive one turns out to be closed
+    before any answer (llama-server closes its connection after every streamed answer, while
+    advertising keep-alive). A refused connection is not retried here: fallback handles it."""
+    import aiohttp
+
+    try:
+        return await http.post(url, json=body, headers=headers, timeout=timeout)
+    except aiohttp.ClientConnectorError:
+        raise
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+        return await http.post(url, json=body, headers=headers, timeout=timeout)
+
+
 def _discard(task: asyncio.Future[Any]) -> None:
     """Close a response nobody will read (and collect the error of a request that failed)."""
     if not task.cancelled() and task.exception() is None:
@@ -156,16 +176,17 @@ async def open_exchange(
         first_byte_at = loop.time() + first_byte
         async with asyncio.timeout_at(first_byte_at):
             response = await _unless_aborted(
-                http.post(url, json=body, headers=headers, timeout=timeout), options.abort
+                _post(http, url, body, headers, timeout), options.abort
             )
             if response is None:
                 raise StreamFailure("aborted", "")
             phase = "first byte"
             if response.status >= 400:
                 async with response:
-                    detail = error_detail(await response.text())
+                    body_text = await response.text()
+                detail = error_detail(body_text)
                 raise StreamFailure(
-                    kind_for_status(response.status, detail),
+                    kind_for_status(response.status, body_text),
                     detail,
                     response.status,
                     parse_retry_after(response.headers.get("Retry-After")),

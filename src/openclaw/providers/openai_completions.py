@@ -11,12 +11,24 @@ What this module guarantees:
   already at that index starts a new call, because older Ollama servers sent index 0 for every
   parallel call, each delta a whole call. Calls are announced once the stream is complete;
 - tool results go back as `{"role": "tool", "tool_call_id", "content"}`; the API has no error
-  flag, so an error result is just its text;
+  flag, so an error result is just its text; tool-call arguments go back exactly as the server
+  sent them (a server that renders them verbatim keeps its prompt cache);
+- consecutive user messages (a turn that failed, a summary before the latest question) are sent
+  as one, because many chat templates (Gemma, Mistral, Llama 2) refuse roles that do not
+  alternate;
+- the answer is bounded: `max_tokens` is `options.max_tokens`, else the model's `maxTokens` when
+  it is below the context window (a real output limit); a cloud reasoning model gets
+  `max_completion_tokens` instead (OpenAI refuses `max_tokens` for those);
+- a tool call cut by the length limit (`finish_reason: "length"` with arguments that are not a
+  whole JSON object) is not announced and never run: a `Notice` says it was cut off;
+- a server still loading its model (503 "Loading model") is asked again until the first-byte
+  timeout, with one `Notice`;
 - reasoning is read from `delta.reasoning` and `delta.reasoning_content`, whichever is present;
 - a `data: {"error": ...}` event is an `Error`, and so is a stream that ends without
   `data: [DONE]` (`stream_incomplete`); both carry the partial message;
-- `Usage.input` counts uncached prompt tokens and `Usage.cache_read` the cached ones, so the two
-  add up to `prompt_tokens` (the same split as Anthropic's usage);
+- `Usage.input` is the whole prompt (`prompt_tokens`) and `Usage.cache_read` the part of it
+  served from the server's cache (`prompt_tokens_details.cached_tokens`, or llama.cpp's
+  `timings.cache_n` when only that is given);
 - `params.streaming: false` sends one plain request and yields the same events from its answer
   (the first-byte timeout then covers the whole answer).
 """
@@ -30,15 +42,15 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from openclaw.providers.assembly import Assembly
-from openclaw.providers.errors import (
-    kind_for_status,
-)
+from openclaw.providers.assembly import Assembly, cut_off_notice
+from openclaw.providers.errors import is_context_overflow, kind_for_status
 from openclaw.providers.events import (
     AssistantMessage,
     Context,
     Done,
     ErrorKind,
+    Message,
+    Notice,
     Sampling,
     Start,
     StopReason,
@@ -53,6 +65,7 @@ from openclaw.providers.events import (
     UserMessage,
 )
 from openclaw.providers.http_stream import StreamFailure, open_exchange
+from openclaw.providers.loading import LoadingWait, is_loading
 from openclaw.providers.model import Model
 from openclaw.providers.sse import iter_sse
 
@@ -91,7 +104,7 @@ def _message_json(message: UserMessage | AssistantMessage | ToolResultMessage) -
                     {
                         "id": c.id,
                         "type": "function",
-                        "function": {"name": c.name, "arguments": json.dumps(c.arguments)},
+                        "function": {"name": c.name, "arguments": _arguments_text(c)},
                     }
                     for c in calls
                 ]
@@ -104,6 +117,35 @@ def _message_json(message: UserMessage | AssistantMessage | ToolResultMessage) -
                 "tool_call_id": message.tool_call_id,
                 "content": message.content,
             }
+
+
+def _arguments_text(call: ToolCall) -> str:
+    """The arguments as the server sent them, else as JSON."""
+    return call.raw_arguments or json.dumps(call.arguments, ensure_ascii=False)
+
+
+def _merged(messages: tuple[Message, ...]) -> list[Message]:
+    """Consecutive user messages joined into one, so roles alternate."""
+    out: list[Message] = []
+    for message in messages:
+        last = out[-1] if out else None
+        if isinstance(message, UserMessage) and isinstance(last, UserMessage):
+            text = "\n\n".join(part for part in (last.content, message.content) if part)
+            out[-1] = UserMessage(text, last.images + message.images)
+        else:
+            out.append(message)
+    return out
+
+
+def _max_tokens(model: Model, options: StreamOptions) -> int | None:
+    """The output limit to send. A `maxTokens` at or above the context window (the 10 x window
+    default) bounds nothing, and servers that check prompt + max_tokens against the window (vLLM)
+    would refuse every request with it: it is not sent."""
+    if options.max_tokens is not None:
+        return options.max_tokens
+    if 0 < model.max_tokens < model.context_window:
+        return model.max_tokens
+    return None
 
 
 def _temperature(model: Model, options: StreamOptions) -> float | None:
@@ -119,15 +161,18 @@ def build_request(
     model: Model, context: Context, options: StreamOptions, streaming: bool = True
 ) -> dict[str, Any]:
     messages = [{"role": "system", "content": context.system}] if context.system else []
-    messages += [_message_json(m) for m in context.messages]
+    messages += [_message_json(m) for m in _merged(context.messages)]
     body: dict[str, Any] = {"model": model.id, "messages": messages, "stream": streaming}
     if streaming:
         body["stream_options"] = {"include_usage": True}
     temperature = _temperature(model, options)
     if temperature is not None:
         body["temperature"] = temperature
-    if options.max_tokens is not None:
-        body["max_tokens"] = options.max_tokens
+    max_tokens = _max_tokens(model, options)
+    if max_tokens is not None:
+        body["max_completion_tokens" if model.reasoning and not model.local else "max_tokens"] = (
+            max_tokens
+        )
     body.update(sampling_json(options.sampling))
     if context.tools and model.tools:
         body["tools"] = [
@@ -155,24 +200,42 @@ class _PartialCall:
     name: str
     arguments: list[str] = field(default_factory=list)
 
+    def text(self) -> str:
+        return "".join(self.arguments)
+
+    def whole(self) -> bool:
+        """Whether the arguments are one complete JSON object (or absent)."""
+        text = self.text().strip()
+        try:
+            return not text or isinstance(json.loads(text), dict)
+        except ValueError:
+            return False
+
     def complete(self) -> ToolCall:
-        text = "".join(self.arguments).strip()
+        raw = self.text()
+        text = raw.strip()
         try:
             arguments = json.loads(text) if text else {}
         except ValueError:
             arguments = {"_raw": text}
         if not isinstance(arguments, dict):
             arguments = {"_raw": text}
-        return ToolCall(self.id or f"call_{secrets.token_hex(4)}", self.name, arguments)
+        call_id = self.id or f"call_{secrets.token_hex(4)}"
+        return ToolCall(call_id, self.name, arguments, raw if text else "")
 
 
-def _usage(raw: Any) -> Usage:
+def _usage(raw: Any, timings: Any = None) -> Usage:
+    """The whole prompt and the part of it served from cache (llama.cpp's `timings.cache_n`
+    when the usage itself does not say)."""
     if not isinstance(raw, dict):
         return Usage()
-    details = raw.get("prompt_tokens_details") or {}
-    cached = int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0
+    details = raw.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    if not isinstance(cached, int) and isinstance(timings, dict):
+        cached = timings.get("cache_n")
     prompt = int(raw.get("prompt_tokens") or 0)
-    return Usage(max(prompt - cached, 0), int(raw.get("completion_tokens") or 0), cached)
+    cached = min(cached, prompt) if isinstance(cached, int) and cached > 0 else 0
+    return Usage(prompt, int(raw.get("completion_tokens") or 0), cached)
 
 
 class _Assembly(Assembly):
@@ -225,7 +288,7 @@ class _Assembly(Assembly):
 
     def add_choices(self, chunk: dict[str, Any], key: str) -> list[StreamEvent]:
         if chunk.get("usage"):
-            self.usage = _usage(chunk["usage"])
+            self.usage = _usage(chunk["usage"], chunk.get("timings"))
         events: list[StreamEvent] = []
         for choice in chunk.get("choices") or ():
             events += self.add(choice.get(key) or {})
@@ -233,9 +296,15 @@ class _Assembly(Assembly):
         return events
 
     def finish(self) -> list[StreamEvent]:
-        self.calls = [p.complete() for p in self.partial]
-        events: list[StreamEvent] = [ToolCallEvent(c) for c in self.calls]
         length = self.finish_reason == "length"
+        events: list[StreamEvent] = []
+        complete = self.partial
+        if length:  # a call the output limit cut off is not run
+            complete = [p for p in self.partial if p.whole()]
+            for cut in (p for p in self.partial if not p.whole()):
+                events.append(Notice(cut_off_notice(cut.name or "a tool"), "cut_off"))
+        self.calls = [p.complete() for p in complete]
+        events += [ToolCallEvent(c) for c in self.calls]
         stop: StopReason = "tool_use" if self.calls else ("length" if length else "stop")
         events.append(Done(self.message(stop)))
         return events
@@ -256,16 +325,17 @@ def _error_detail(text: str) -> str:
 def _stream_error_kind(error: Any) -> ErrorKind:
     """The kind of a `data: {"error": ...}` event, from its status code or its words."""
     fields = error if isinstance(error, dict) else {"message": error}
+    body = json.dumps({"error": fields})
     code = fields.get("code") if isinstance(fields.get("code"), int) else fields.get("status")
     words = " ".join(str(fields.get(k) or "") for k in ("type", "code", "message")).lower()
     if isinstance(code, int) and code >= 400:
-        return kind_for_status(code, words)
+        return kind_for_status(code, body)
+    if is_context_overflow(400, body):
+        return "context_overflow"
     if "rate_limit" in words or "rate limit" in words:
         return "rate_limit"
     if "overloaded" in words or "busy" in words:
         return "busy"
-    if kind_for_status(400, words) == "context_overflow":
-        return "context_overflow"
     return "server"
 
 
@@ -281,37 +351,62 @@ async def stream(
     if options.api_key:
         headers["Authorization"] = f"Bearer {options.api_key}"
     url = f"{model.base_url}/chat/completions"
-    try:
-        async with open_exchange(http, url, body, headers, model, options, _error_detail) as ex:
-            if not streaming:
-                text = await ex.text()
-                answer = json.loads(text)
-                if answer.get("error"):
-                    yield out.error(_stream_error_kind(answer["error"]), _error_detail(text))
-                    return
-                for event in out.add_choices(answer, "message") + out.finish():
-                    yield event
+    loading = LoadingWait(model, options)
+    while True:
+        try:
+            async for event in _exchange(http, url, body, headers, model, options, out):
+                yield event
+            return
+        except StreamFailure as failure:
+            if is_loading(failure):
+                note = loading.note()
+                if note is not None:
+                    yield note
+                if await loading.pause():
+                    continue
+            yield out.failed(failure)
+            return
+
+
+async def _exchange(
+    http: aiohttp.ClientSession,
+    url: str,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    model: Model,
+    options: StreamOptions,
+    out: _Assembly,
+) -> AsyncIterator[StreamEvent]:
+    """One request and its answer; a failure before or during it raises `StreamFailure`."""
+    streaming = body["stream"] is True
+    async with open_exchange(http, url, body, headers, model, options, _error_detail) as ex:
+        if not streaming:
+            text = await ex.text()
+            answer = json.loads(text)
+            if answer.get("error"):
+                yield out.error(_stream_error_kind(answer["error"]), _error_detail(text))
                 return
-            async with aclosing(iter_sse(ex.chunks())) as events:
-                async for sse in events:
-                    if ex.aborted:
-                        break
-                    if sse.data.strip() == "[DONE]":
-                        for event in out.finish():
-                            yield event
-                        return
-                    chunk = json.loads(sse.data)
-                    if isinstance(chunk, dict) and chunk.get("error"):
-                        error = chunk["error"]
-                        yield out.error(_stream_error_kind(error), _error_detail(sse.data))
-                        return
-                    for event in out.add_choices(chunk, "delta"):
+            for event in out.add_choices(answer, "message") + out.finish():
+                yield event
+            return
+        async with aclosing(iter_sse(ex.chunks())) as events:
+            async for sse in events:
+                if ex.aborted:
+                    break
+                if sse.data.strip() == "[DONE]":
+                    for event in out.finish():
                         yield event
-            if ex.aborted:
-                raise StreamFailure("aborted", "")
-            yield out.error("stream_incomplete", "the stream ended without data: [DONE]")
-    except StreamFailure as failure:
-        yield out.failed(failure)
+                    return
+                chunk = json.loads(sse.data)
+                if isinstance(chunk, dict) and chunk.get("error"):
+                    error = chunk["error"]
+                    yield out.error(_stream_error_kind(error), _error_detail(sse.data))
+                    return
+                for event in out.add_choices(chunk, "delta"):
+                    yield event
+        if ex.aborted:
+            raise StreamFailure("aborted", "")
+        yield out.error("stream_incomplete", "the stream ended without data: [DONE]")
 
 
 def sampling_json(sampling: Sampling) -> dict[str, Any]:

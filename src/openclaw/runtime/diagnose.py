@@ -215,6 +215,7 @@ async def diagnose(catalog: Catalog, http: aiohttp.ClientSession) -> list[Findin
             )
 
     findings += _selection_findings(catalog)
+    findings += await _server_findings(catalog, http)
     for ref in catalog.unmatched_settings:
         provider, _, name = ref.partition("/")
         pulled = catalog.providers.get(provider)
@@ -231,6 +232,41 @@ async def diagnose(catalog: Catalog, http: aiohttp.ClientSession) -> list[Findin
         findings.append(
             Finding("no-models", "error", "no models are available", "openclaw models list --all")
         )
+    return findings
+
+
+async def _server_findings(catalog: Catalog, http: aiohttp.ClientSession) -> list[Finding]:
+    """The servers of the primary and fallback models that are not Ollama hosts (those are
+    probed above): an OpenAI-compatible or Anthropic-style server on this machine or network
+    is asked for its model list; a cloud service is not contacted."""
+    from openclaw.runtime.health import probe
+
+    roles: dict[str, str] = {}
+    refs = [("primary", catalog.primary_ref)] if catalog.primary_ref else []
+    refs += [("fallback", ref) for ref in catalog.fallback_refs]
+    for role, ref in refs:
+        model = catalog.find(ref) if "/" in ref else None
+        status = catalog.providers.get(model.provider) if model else None
+        if status is not None and status.api != "ollama" and status.local:
+            roles.setdefault(status.id, role)
+    statuses = [catalog.providers[pid] for pid in roles]
+    results = await asyncio.gather(*(probe(http, status) for status in statuses))
+    findings = []
+    for status, health in zip(statuses, results, strict=True):
+        if health.reachable is False:
+            role = roles[status.id]
+            findings.append(
+                Finding(
+                    "server-unreachable",
+                    "error" if role == "primary" else "warning",
+                    f"the {role} model's server ({status.id}, {status.api}) does not answer at"
+                    f" {status.base_url}: {health.problem}",
+                    f"start the server, or fix models.providers.{status.id}.baseUrl",
+                    (f"check it answers: curl {status.base_url}/models",)
+                    if status.api == "openai-completions"
+                    else (),
+                )
+            )
     return findings
 
 

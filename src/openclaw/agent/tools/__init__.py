@@ -37,6 +37,12 @@ async def run_tool(
     if tool is None:
         available = ", ".join(sorted(tools)) or "none"
         return f"there is no tool named {name!r}; the tools are: {available}", True
+    if set(raw_arguments) == {"_raw"}:  # the provider could not read the arguments as JSON
+        shown = str(raw_arguments["_raw"])[:200]
+        return (
+            f"the arguments of this call are not valid JSON ({shown!r}): write them as one JSON"
+            f" object and call {name} again"
+        ), True
     try:
         arguments = tool.arguments.model_validate(raw_arguments)
     except ValidationError as exc:
