@@ -38,6 +38,8 @@ MODULES = (
     "openclaw.providers.ollama",
     "openclaw.cli.models",
     "openclaw.cli.agent",
+    "mcp.client.stdio",  # the MCP SDK, loaded only when a server is started
+    "openclaw.cli.mcp",
 )
 COMMANDS = {
     "--help": ["--help"],

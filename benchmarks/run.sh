@@ -24,3 +24,4 @@ if [ -x "$(ls -d "${OPENCLAW_ENGINE_CACHE:-$HOME/.cache/openclaw-tests}"/llama-c
 else
     echo "real_engine.py skipped: run bash .ci/engine.sh first" >&2
 fi
+"$python" "$here/pool_routing.py" --json "$out/pool_routing.json"

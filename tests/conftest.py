@@ -31,3 +31,4 @@ def isolated_state(
 
 # Emulator fixtures (`ollama`, `closed_url`, ...) live in tests/emulators.py.
 from tests.emulators import *  # noqa: E402, F403
+from tests.pg_server import postgres_cluster, postgres_url  # noqa: E402, F401

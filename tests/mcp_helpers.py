@@ -47,11 +47,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def http_server(record: Path, deadline: float = 60.0) -> Iterator[str]:
-    """The scripted server on Streamable HTTP at 127.0.0.1; yields its URL once it accepts."""
+def http_server(record: Path, mode: str = "http", deadline: float = 60.0) -> Iterator[str]:
+    """The scripted server on Streamable HTTP (or `mode="sse"`) at 127.0.0.1; yields its URL
+    once it accepts connections."""
     port = _free_port()
     child = subprocess.Popen(
-        [sys.executable, str(SCRIPTED), "http", str(port), str(record)],
+        [sys.executable, str(SCRIPTED), mode, str(port), str(record)],
         env={**os.environ, "SCRIPTED_CALLS": str(record.with_suffix(".calls"))},
     )
     try:
@@ -66,7 +67,7 @@ def http_server(record: Path, deadline: float = 60.0) -> Iterator[str]:
                 if time.monotonic() > end:
                     raise
                 child_wait(child)
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield f"http://127.0.0.1:{port}/{'sse' if mode == 'sse' else 'mcp'}"
     finally:
         child.terminate()
         child.wait(10)

@@ -340,15 +340,19 @@ async def test_malformed_or_too_deep_json_is_a_400(
 
 
 def _grep_workers() -> list[int]:
+    """grep workers started by this process (the gateway runs in a thread of it)."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as file:
-                    if b"grep_worker.py" in file.read():
-                        found.append(int(entry))
+                    cmdline = file.read()
+                with open(f"/proc/{entry}/stat") as file:
+                    ppid = int(file.read().rsplit(")", 1)[1].split()[1])
             except OSError:
                 continue
+            if b"grep_worker.py" in cmdline and ppid == os.getpid():
+                found.append(int(entry))
     return found
 
 

@@ -387,3 +387,64 @@ async def test_reading_a_huge_single_line_stays_small_in_memory(tmp_path: Path) 
     assert text.endswith("use grep or exec to see the rest of it]")
     assert len(text) < MAX_BYTES + 200
     assert peak < 8 * MAX_BYTES  # a few copies of the cap, not of the 64 MiB line
+
+
+@linux_only
+def test_ctrl_c_stops_the_cli_during_a_catastrophic_grep(ollama: Any, isolated_state: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    from tests.fakes.ollama_server import ChatReply, FakeModel
+
+    ollama.add_model(FakeModel("qwen3:8b", ("completion", "tools"), "qwen3", 40960))
+    ollama.queue_chat(
+        ChatReply(text="", tool_calls=[{"name": "grep", "arguments": {"pattern": "(a+)+$"}}]),
+        ChatReply(text="stopped"),
+    )
+    workspace = isolated_state / "workspace"
+    workspace.mkdir(parents=True)
+    (workspace / "a.txt").write_text("a" * 64 + "b\n")
+    env = {
+        **os.environ,
+        "OPENCLAW_STATE_DIR": str(isolated_state),
+        "OLLAMA_API_KEY": "ollama-local",
+        "OLLAMA_HOST": ollama.url,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "openclaw", "agent", "--message", "grep"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _workers_of(process.pid):  # the worker is matching
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        worker = _workers_of(process.pid)[0]
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=10)  # Ctrl-C ends the run at once, not in 30 s
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert not _alive(worker)
+    assert b"Traceback" not in err
+
+
+def _workers_of(parent: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as file:
+                cmdline = file.read()
+            with open(f"/proc/{entry}/stat") as file:
+                ppid = int(file.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        if b"grep_worker.py" in cmdline and ppid == parent:
+            found.append(int(entry))
+    return found

@@ -420,6 +420,24 @@ def test_a_garbled_stream_is_told_in_plain_words(
     assert "Expecting value" not in message and "char 0" not in message
 
 
+def test_an_answer_this_client_cannot_handle_is_not_called_a_server_fault(
+    isolated_state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A chunk the OpenAI-compatible provider fails on (`choices` holding a string) is an
+    `internal` error that says so, not a `server` error blaming the server."""
+    event = b'data: {"choices": ["x"]}\n\n'
+    with raw_server(chunked(event, b"")) as url:
+        entry = f'{{baseUrl: "{url}/v1", api: "openai-completions", models: [{{id: "m"}}]}}'
+        write_config(isolated_state, f"{{models: {{providers: {{local: {entry}}}}}}}")
+        code, result = agent_json(capsys, "--model", "local/m")
+    assert code == 1
+    error = result["error"]
+    assert isinstance(error, dict)
+    assert error["kind"] == "internal"
+    assert "a fault in openclaw" in error["message"]
+    assert "AttributeError" in error["message"]
+
+
 def test_doctor_names_per_model_settings_for_no_model(
     local: OllamaEmulator, isolated_state: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -3,6 +3,7 @@ scripted tool calls) against the suite's own MCP server over stdio and Streamabl
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from openclaw.agent.events import AgentDone, AgentEvent, ToolEnd
+from openclaw.agent.events import AgentDone, AgentEvent, AgentFailed, ToolEnd
 from openclaw.agent.loop import Agent
 from openclaw.agent.mcp import McpToolbox, configured_servers
 from openclaw.agent.tools import builtin_tools
@@ -228,7 +229,11 @@ async def test_a_server_that_does_not_start_is_a_notice_and_the_rest_work(
 ) -> None:
     servers = {
         "missing": {"command": "no-such-mcp-server-here", "env": {"API_TOKEN": "hunter2-secret"}},
-        "quits": {"command": "sh", "args": ["-c", "echo 'bad token' >&2; exit 1"]},
+        "quits": {
+            "command": "sh",
+            "args": ["-c", 'echo "bad token $API_TOKEN" >&2; exit 1'],
+            "env": {"API_TOKEN": "hunter2-secret-value"},
+        },
         "ok": stdio_entry(policy="allow"),
     }
     ollama.queue_chat(ChatReply(text="fine"))
@@ -257,3 +262,60 @@ async def test_the_same_tools_in_the_same_order_on_every_run(
     expected = BUILTIN + ["b__add", "b__echo"] + [f"a__{n}" for n in [*SCRIPTED_TOOLS, "secret"]]
     assert tool_names(first) == expected
     assert first["tools"] == second["tools"]
+
+
+async def test_the_older_sse_transport(
+    ollama: OllamaEmulator, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    record = tmp_path / "sse.jsonl"
+    with http_server(record, mode="sse") as url:
+        ollama.queue_chat(ChatReply(text="", tool_calls=[call("old__echo", text="over sse")]))
+        ollama.queue_chat(ChatReply(text="ok"))
+        servers = {"old": {"url": url, "transport": "sse", "policy": "allow"}}
+        events = await collect(agent_for(ollama, http, tmp_path, servers), "echo")
+    assert [(e.result, e.is_error) for e in ends(events)] == [("over sse", False)]
+    (tool_call,) = [r["body"] for r in records(record) if r["body"].get("method") == "tools/call"]
+    assert tool_call["params"]["arguments"] == {"text": "over sse"}
+
+
+async def test_ctrl_c_during_a_call_stops_it_and_the_server(
+    ollama: OllamaEmulator, http: aiohttp.ClientSession, tmp_path: Path, calls_file: Path
+) -> None:
+    ollama.queue_chat(ChatReply(text="", tool_calls=[call("s__hang")]))
+    agent = agent_for(ollama, http, tmp_path, {"s": stdio_entry(policy="allow")})
+
+    async def interrupt_once_the_server_has_the_call() -> None:
+        async with asyncio.timeout(60):
+            while not records(calls_file):
+                await asyncio.sleep(0.02)
+        agent.abort.set()
+
+    interrupter = asyncio.create_task(interrupt_once_the_server_has_the_call())
+    events = await collect(agent, "wait forever")
+    await interrupter
+    assert isinstance(events[-1], AgentFailed) and events[-1].reason == "interrupted"
+    (end,) = ends(events)
+    assert end.is_error and "interrupted" in end.result
+    assert not running(records(calls_file)[0]["pid"])
+
+
+async def test_arguments_are_checked_against_the_server_schema_first(
+    ollama: OllamaEmulator, http: aiohttp.ClientSession, tmp_path: Path, calls_file: Path
+) -> None:
+    asked: list[str] = []
+
+    async def approve(what: str) -> bool:
+        asked.append(what)
+        return True
+
+    ollama.queue_chat(ChatReply(text="", tool_calls=[call("s__echo", text=5)]))
+    ollama.queue_chat(ChatReply(text="", tool_calls=[call("s__echo", words="x")]))
+    ollama.queue_chat(ChatReply(text="gave up"))
+    agent = agent_for(ollama, http, tmp_path, {"s": stdio_entry()}, approve)
+    wrong_type, missing = ends(await collect(agent, "echo"))
+    assert wrong_type.is_error and wrong_type.result == (
+        "invalid arguments for s__echo: argument 'text': 5 is not of type 'string'."
+        " Fix them and call s__echo again."
+    )
+    assert missing.is_error and "'text' is a required property" in missing.result
+    assert asked == [] and records(calls_file) == []  # nobody asked, nothing sent

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from openclaw.cli.main import main
 from openclaw.config.document import Document
 from tests.emulators import GatewayStarter
 from tests.fakes.ollama_server import ChatReply, FakeModel, OllamaEmulator
-from tests.mcp_helpers import records, stdio_entry
+from tests.mcp_helpers import http_server, records, stdio_entry
 
 FIXTURE = Path(__file__).parent / "fixtures" / "original" / "mcp-add.openclaw.json"
 QWEN = FakeModel("qwen3:8b", ("completion", "tools"), "qwen3", 40960)
@@ -215,3 +216,72 @@ async def test_the_gateway_agent_gets_the_same_tools(
     assert results[0] == "from the gateway"
     assert "needs approval and there is no terminal" in results[1]  # no one to ask on a server
     assert [r["arguments"]["text"] for r in records(calls)] == ["from the gateway"]
+
+
+def test_env_references_reach_the_server_and_never_the_output(
+    emu: OllamaEmulator,
+    isolated_state: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    calls = tmp_path / "calls.jsonl"
+    monkeypatch.setenv("SCRIPTED_CALLS", str(calls))
+    monkeypatch.setenv("MY_SERVER_TOKEN", "tok-9f8e7d6c5b4a")
+    entry = stdio_entry(policy="allow")
+    entry["env"]["SCRIPTED_TOKEN"] = "${MY_SERVER_TOKEN}"
+    write_servers(isolated_state, {"s": entry})
+    emu.queue_chat(ChatReply(text="", tool_calls=[{"name": "s__echo", "arguments": {"text": "a"}}]),
+                   ChatReply(text="ok"))  # fmt: skip
+    assert main(["agent", "--message", "echo", "--json", "--events"]) == 0
+    assert main(["mcp", "show", "s"]) == 0
+    assert main(["mcp", "list", "--json"]) == 0
+    (recorded,) = records(calls)
+    assert recorded["token"] == "tok-9f8e7d6c5b4a"  # resolved from the environment
+    out = capsys.readouterr()
+    assert "tok-9f8e7d6c5b4a" not in out.out + out.err
+    assert "SCRIPTED_TOKEN" in out.out  # the name is shown, not the value
+
+
+def test_without_mcp_servers_the_sdk_is_never_imported(isolated_state: Path) -> None:
+    code = (
+        "import sys\n"
+        "from openclaw.cli.main import main\n"
+        "main(['mcp', 'list']); main(['config', 'validate'])\n"
+        "import openclaw.agent.setup, openclaw.cli.doctor\n"
+        "print(sorted(m for m in sys.modules if m == 'mcp' or m.startswith('mcp.')))\n"
+    )
+    env = {**os.environ, "OPENCLAW_STATE_DIR": str(isolated_state)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=120, check=True)  # fmt: skip
+    assert done.stdout.splitlines()[-1] == "[]"
+    assert "No MCP servers configured" in done.stdout
+
+
+def test_the_readme_example_does_what_it_says(
+    isolated_state: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.test_readme_configs import example
+
+    text = example("mcp-server-time")
+    monkeypatch.setenv("TZ_TOKEN", "tz-token-value")
+    monkeypatch.setenv("DOCS_TOKEN", "docs-token-value")
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    record = tmp_path / "docs.jsonl"
+    with http_server(record) as url:
+        isolated_state.mkdir(parents=True, exist_ok=True)
+        (isolated_state / "openclaw.json").write_text(
+            text.replace("https://mcp.example.com/mcp", url)  # the only change: the address
+        )
+        assert main(["mcp", "probe", "--json"]) == 0
+    probed = {s["name"]: s for s in json.loads(capsys.readouterr().out)["servers"]}
+    assert set(probed) == {"time", "docs"}  # `old` is disabled
+    assert [(t["name"], t["offeredAs"]) for t in probed["time"]["tools"]] == [
+        ("convert_time", None),
+        ("get_current_time", "time__get_current_time"),
+    ]
+    assert "docs__echo" in [t["offeredAs"] for t in probed["docs"]["tools"]]
+    assert {r["authorization"] for r in records(record)} == {"Bearer docs-token-value"}

@@ -67,6 +67,8 @@ def answer(capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, object]
 
 def test_every_example_is_covered() -> None:
     markers = ['gpt-oss:20b", name', "X-Team", 'alias: "q"', "qwen2.5-coder:32b", "anthropic"]
+    markers.append("weight: 2")  # the pool, run in tests/test_routing.py
+    markers.append("mcp-server-time")  # run by tests/test_mcp_faces.py
     assert len(readme_configs()) == len(markers)
     for marker in markers:
         example(marker)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -335,3 +336,127 @@ def test_pool_config_mistakes_are_explained() -> None:
         Config.model_validate(
             {"models": {"providers": {"lab": {"hosts": [{"url": "a", "weight": 0}]}}}}
         )
+
+
+async def test_the_gateway_routes_through_the_pool_and_shows_each_host(
+    hosts: list[Host], start_gateway: Any
+) -> None:
+    entries = [{"url": h.url} for h in hosts]
+    config = json.dumps({"models": {"providers": {"lab": {"api": "ollama", "hosts": entries}}}})
+    gateway = start_gateway(config)
+    labels = [h.url.removeprefix("http://") for h in hosts]
+    async with aiohttp.ClientSession() as http:
+        for text in ("hi", "hi again"):
+            body = {"model": "lab/gemma3:4b", "messages": [{"role": "user", "content": text}]}
+            async with http.post(f"{gateway.url}/v1/chat/completions", json=body) as response:
+                assert response.status == 200, await response.text()
+                answer = await response.json()
+            assert answer["choices"][0]["message"]["content"] == "Hello from the emulator."
+        async with http.get(f"{gateway.url}/metrics") as response:
+            metrics = await response.text()
+    assert [b["model"] for b in hosts[2].chats()] == ["gemma3:4b", "gemma3:4b"]
+    assert hosts[0].chats() == hosts[1].chats() == []
+    for label in labels:
+        assert f'openclaw_ollama_up{{provider="lab@{label}"}} 1.0' in metrics
+    assert f'openclaw_pool_host_answers_total{{host="{labels[2]}",provider="lab"}} 2.0' in metrics
+    assert f'openclaw_pool_host_in_flight{{host="{labels[0]}",provider="lab"}} 0.0' in metrics
+    assert f'openclaw_pool_host_up{{host="{labels[1]}",provider="lab"}} 1.0' in metrics
+
+
+def test_health_and_doctor_show_each_host(
+    hosts: list[Host], isolated_state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from openclaw.cli.main import main
+
+    hosts[1].stop()
+    entries = [{"url": h.url} for h in hosts]
+    isolated_state.mkdir(parents=True, exist_ok=True)
+    (isolated_state / "openclaw.json").write_text(
+        json.dumps({"models": {"providers": {"lab": {"api": "ollama", "hosts": entries}}}})
+    )
+    main(["health", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    rows = {p["id"]: p for p in report["providers"]}
+    labels = [f"lab@{h.url.removeprefix('http://')}" for h in hosts]
+    assert [rows[label]["reachable"] for label in labels] == [True, False, True]
+    assert rows[labels[1]]["baseUrl"] == hosts[1].url
+    main(["doctor", "--json"])
+    findings = json.loads(capsys.readouterr().out)
+    unreachable = [f for f in findings["findings"] if f["code"] == "ollama-unreachable"]
+    assert [f["problem"].split(" (")[0] for f in unreachable] == [
+        f"Ollama is not reachable at {hosts[1].url}"
+    ]
+
+
+def test_models_list_shows_which_hosts_have_each_model(
+    hosts: list[Host], isolated_state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from openclaw.cli.main import main
+
+    entries = [{"url": h.url} for h in hosts]
+    isolated_state.mkdir(parents=True, exist_ok=True)
+    (isolated_state / "openclaw.json").write_text(
+        json.dumps({"models": {"providers": {"lab": {"api": "ollama", "hosts": entries}}}})
+    )
+    hosts[2].stop()
+    assert main(["models", "list", "--json"]) == 0
+    captured = capsys.readouterr()
+    rows = {r["key"]: r for r in json.loads(captured.out)["models"]}
+    labels = [h.url.removeprefix("http://") for h in hosts]
+    assert rows["lab/qwen3:8b"]["hosts"] == labels[:2]
+    assert "2/3 hosts" in rows["lab/qwen3:8b"]["tags"]
+    assert rows["lab/llama3.2:latest"]["hosts"] == labels[:1]
+    assert "lab/gemma3:4b" not in rows  # its only host is down
+    (warning,) = json.loads(captured.out)["warnings"]
+    assert warning.startswith(f"lab: Ollama is not reachable at {hosts[2].url}")
+
+
+async def test_a_plain_list_of_base_urls_is_a_pool_of_equal_hosts(
+    hosts: list[Host], tmp_path: Path
+) -> None:
+    urls = [hosts[0].url + "/v1", hosts[1].url + "/"]  # written for the OpenAI API, or with a "/"
+    config = Config.model_validate(
+        {"models": {"providers": {"lab": {"api": "ollama", "baseUrls": urls}}}}
+    )
+    catalog = await catalog_of(config, tmp_path)
+    pool = catalog.pools()["lab"]
+    assert [(h.url, h.weight, h.priority) for h in pool.hosts] == [
+        (hosts[0].url, 1.0, 0),
+        (hosts[1].url, 1.0, 0),
+    ]
+    assert catalog.providers["lab"].base_url == hosts[0].url
+    assert sorted(m.id for m in catalog.models if m.provider == "lab") == [
+        "llama3.2:latest",
+        "qwen3:8b",
+    ]
+    router = Router(catalog.pools())
+    events = await ask(router, catalog.resolve("lab/llama3.2:latest"), turn("hi"))
+    assert isinstance(events[-1], Done)
+    assert [b["model"] for b in hosts[0].chats()] == ["llama3.2:latest"]
+
+
+def test_the_readme_pool_example(
+    hosts: list[Host], isolated_state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from openclaw.cli.main import main
+    from tests.test_readme_configs import example
+
+    text = example("weight: 2")
+    for name, host in zip(("gpu-1", "gpu-2", "desktop"), hosts, strict=True):
+        text = text.replace(f"http://{name}:11434", host.url)
+    isolated_state.mkdir(parents=True, exist_ok=True)
+    (isolated_state / "openclaw.json").write_text(text)
+    for host in hosts:
+        host.emu.add_model(tool_model("qwen3:8b"))
+    assert main(["models", "list", "--json"]) == 0
+    rows = {r["key"]: r for r in json.loads(capsys.readouterr().out)["models"]}
+    assert rows["lab/qwen3:8b"]["hosts"] == [h.url.removeprefix("http://") for h in hosts]
+    assert "default" in rows["lab/qwen3:8b"]["tags"]
+    assert main(["agent", "-m", "hi", "--no-tools"]) == 0
+    assert capsys.readouterr().out == "Hello from the emulator.\n"
+    # the idle pool: gpu-1 (weight 2) first; desktop (priority 1) only when both GPUs are down
+    assert served_by(hosts) == [1, 0, 0]
+    hosts[0].stop()
+    hosts[1].stop()
+    assert main(["agent", "-m", "hi", "--no-tools"]) == 0
+    assert served_by(hosts)[2] == 1

@@ -23,7 +23,12 @@ USER_AGENT = "openclaw-python"
 async def open_http(limit: int = 64) -> AsyncIterator[aiohttp.ClientSession]:
     import aiohttp
 
-    connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit, ttl_dns_cache=300)
+    # Idle connections are dropped after 4 s, before servers with uvicorn's 5 s keep-alive (vLLM,
+    # LM Studio's OpenAI face, the emulators) close them while a request is being written on one
+    # (seen as "Cannot write to closing transport" after a pause, e.g. MCP servers starting).
+    connector = aiohttp.TCPConnector(
+        limit=limit, limit_per_host=limit, ttl_dns_cache=300, keepalive_timeout=4.0
+    )
     session = aiohttp.ClientSession(
         connector=connector,
         headers={"User-Agent": USER_AGENT},

@@ -3,6 +3,7 @@
     python scripted.py stdio                 serve over stdin/stdout
     python scripted.py http PORT RECORD      Streamable HTTP on 127.0.0.1:PORT/mcp, each request
                                              body appended to RECORD as one JSON line
+    python scripted.py sse PORT RECORD       the older SSE transport on 127.0.0.1:PORT/sse
 
 Its tools: `echo` (text back, each call's arguments appended to $SCRIPTED_CALLS as a JSON line),
 `add` (structured content), `fail` (an error result), `crash` (the process exits mid-call),
@@ -33,7 +34,9 @@ def _record(entry: dict[str, Any]) -> None:
 
 @server.tool(description="Say the text back.")
 def echo(text: str, times: int = 1) -> str:
-    _record({"tool": "echo", "arguments": {"text": text, "times": times}, "pid": os.getpid()})
+    token = os.environ.get("SCRIPTED_TOKEN")
+    _record({"tool": "echo", "arguments": {"text": text, "times": times}, "pid": os.getpid(),
+             "token": token})  # fmt: skip
     return " ".join([text] * times)
 
 
@@ -71,10 +74,10 @@ def secret() -> str:
     return "you should not see this"
 
 
-def _serve_http(port: int, record: str) -> None:
+def _serve_http(port: int, record: str, sse: bool) -> None:
     import uvicorn
 
-    app = server.streamable_http_app()
+    app = server.sse_app() if sse else server.streamable_http_app()
 
     async def recording(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -109,4 +112,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "stdio":
         server.run("stdio")
     else:
-        _serve_http(int(sys.argv[2]), sys.argv[3])
+        _serve_http(int(sys.argv[2]), sys.argv[3], sys.argv[1] == "sse")

@@ -16,20 +16,20 @@ from openclaw.providers.events import AssistantMessage, Message, UserMessage
 from openclaw.runtime.context import SUMMARY_PREFIX, Compaction
 
 if TYPE_CHECKING:
-    from openclaw.agent.sessions import SessionStore
+    from openclaw.agent.store import Store
 
 __all__ = ["Conversation"]
 
 
 @dataclass
 class Conversation:
-    store: SessionStore | None
+    store: Store | None
     session_id: str
     messages: list[Message] = field(default_factory=list)
 
     @classmethod
     def load(
-        cls, store: SessionStore | None, session_id: str, history: Sequence[Message] = ()
+        cls, store: Store | None, session_id: str, history: Sequence[Message] = ()
     ) -> Conversation:
         if store is not None and session_id:
             return cls(store, session_id, store.context_messages(session_id))

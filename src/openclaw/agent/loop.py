@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from openclaw.agent.mcp import McpToolbox
-    from openclaw.agent.sessions import SessionStore
+    from openclaw.agent.store import Store
     from openclaw.runtime.routing import Router
 
 __all__ = ["DEFAULT_MAX_TURNS", "DEFAULT_SYSTEM_PROMPT", "Agent"]
@@ -91,7 +91,7 @@ class Agent:
     tools: Sequence[Tool] = ()
     tool_context: ToolContext | None = None
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
-    store: SessionStore | None = None
+    store: Store | None = None
     session_id: str = ""
     history: list[Message] = field(default_factory=list)  # used when there is no store
     max_turns: int = DEFAULT_MAX_TURNS

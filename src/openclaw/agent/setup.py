@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from openclaw.agent.mcp import McpToolbox
-    from openclaw.agent.sessions import SessionStore
+    from openclaw.agent.store import Store
     from openclaw.runtime.routing import Router
 
 __all__ = ["exec_policy", "make_agent", "mcp_toolbox", "web_fetch_policy", "workspace_dir"]
@@ -58,7 +58,7 @@ def make_agent(
     model: str | None = None,
     thinking: ThinkingLevel | None = None,
     workspace: str | None = None,
-    store: SessionStore | None = None,
+    store: Store | None = None,
     session_id: str = "",
     approve: Callable[[str], Awaitable[bool]] | None = None,
     use_tools: bool = True,

@@ -69,13 +69,13 @@ async def ask_in_terminal(command: str) -> bool:
 
 async def _run(setup: Setup, args: argparse.Namespace) -> int:
     from openclaw.agent.events import AgentDone, AgentFailed, ToolEnd, event_to_json
-    from openclaw.agent.sessions import SessionStore
     from openclaw.agent.setup import make_agent
+    from openclaw.agent.store import open_store
     from openclaw.cli.agent_view import AgentView
     from openclaw.cli.loading import agent_events
     from openclaw.cli.render import dim
 
-    with SessionStore.default(setup.state) as store:
+    with open_store(setup.loaded.config, setup.state) as store:
         session = store.resolve(args.session) if args.session else ""
         agent = make_agent(
             setup.catalog,

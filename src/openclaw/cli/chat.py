@@ -15,7 +15,7 @@ from openclaw.providers.events import THINKING_LEVELS, ThinkingLevel
 
 if TYPE_CHECKING:
     from openclaw.agent.loop import Agent
-    from openclaw.agent.sessions import SessionStore
+    from openclaw.agent.store import Store
 
 __all__ = ["build_parser", "main"]
 
@@ -54,7 +54,7 @@ class Chat:
         self.model: str | None = args.model
         self.thinking: ThinkingLevel | None = args.thinking
 
-    def _agent(self, store: SessionStore, session: str) -> Agent:
+    def _agent(self, store: Store, session: str) -> Agent:
         from openclaw.agent.setup import make_agent
         from openclaw.cli.agent import ask_in_terminal
 
@@ -75,11 +75,11 @@ class Chat:
         from prompt_toolkit import PromptSession
         from prompt_toolkit.history import FileHistory
 
-        from openclaw.agent.sessions import SessionStore
+        from openclaw.agent.store import open_store
 
         history = FileHistory(str(self._history_file()))
         prompt: PromptSession[str] = PromptSession(history=history)
-        with SessionStore.default(self.setup.state) as store:
+        with open_store(self.setup.loaded.config, self.setup.state) as store:
             session = store.resolve(self.args.session) if self.args.session else ""
             agent = self._agent(store, session)
             print(f"openclaw chat · {agent.models[0].key} · /help for commands", flush=True)
@@ -134,7 +134,7 @@ class Chat:
             status += f" · {done.usage.input} in / {done.usage.output} out"
         print(dim(status, sys.stdout), flush=True)
 
-    async def _command(self, line: str, agent: Agent, store: SessionStore) -> Agent | None:
+    async def _command(self, line: str, agent: Agent, store: Store) -> Agent | None:
         from openclaw.cli.render import table
 
         name, _, rest = line.partition(" ")

@@ -33,8 +33,19 @@ examples:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """Reads `--arg -y` as `--arg=-y`: a server's own arguments often start with a dash."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: list[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        return super().parse_known_args(
+            None if args is None else _joined_args(list(args)), namespace
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="openclaw mcp",
         description="MCP servers whose tools the agent may use (mcp.servers in the config).",
         epilog=EPILOG,
@@ -89,7 +100,7 @@ def _add_parser(actions: Any) -> None:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(_joined_args(argv))
+    args = build_parser().parse_args(argv)
     if args.action == "add":
         return _add(args)
     if args.action in ("remove", "unset"):

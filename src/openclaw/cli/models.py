@@ -119,9 +119,10 @@ def _context(tokens: int) -> str:
 def report_unreachable(setup: Setup) -> None:
     """Say on stderr which providers could not be reached or are switched off, and why."""
     for status in setup.catalog.providers.values():
-        result = status.discovery
-        if result is not None and not result.reachable:
-            print(f"warning: {status.id}: {result.error}", file=sys.stderr)
+        results = status.pool.discovery if status.pool else (status.discovery,)
+        for result in results:
+            if result is not None and not result.reachable:
+                print(f"warning: {status.id}: {result.error}", file=sys.stderr)
     catalog = setup.catalog
     if catalog.implicit_ollama and "ollama" not in catalog.providers:
         print(
@@ -177,8 +178,19 @@ async def _list(setup: Setup, args: argparse.Namespace) -> int:
                 "reason": _chat_only_reason(catalog, m) if chat_only else "",
             }
         )
+        if status.pool is not None:  # a pool: which of its hosts have the model
+            have = [h.label for h in status.pool.hosts_with(m.id)]
+            rows[-1]["hosts"] = have
+            rows[-1]["tags"].append(f"{len(have)}/{len(status.pool.hosts)} hosts")
     if args.json:
         notes = [s.note for s in catalog.providers.values() if s.note and s.discovery]
+        notes += [
+            f"{s.id}: {r.error}"
+            for s in catalog.providers.values()
+            if s.pool
+            for r in s.pool.discovery
+            if not r.reachable
+        ]
         print_json({"count": len(rows), "models": rows, "warnings": notes})
         return 0
     if args.plain:

@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 from openclaw.agent.session_export import session_json
-from openclaw.agent.sessions import SessionStore, StoredMessage
+from openclaw.agent.sessions import StoredMessage
+from openclaw.agent.store import Store, is_postgres_url, open_store, redact_url
 from openclaw.cli.render import dim, print_json, table
 from openclaw.errors import UserError
 from openclaw.paths import state_dir
@@ -41,21 +42,57 @@ def build_parser() -> argparse.ArgumentParser:
     delete = sub.add_parser("delete", help="delete a session and its messages")
     delete.add_argument("id", metavar="ID")
     delete.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    migrate = sub.add_parser(
+        "migrate", help="copy the SQLite store into a PostgreSQL one (sessions already there kept)"
+    )
+    migrate.add_argument("--to", required=True, metavar="URL", help="postgresql://user@host/db")
+    migrate.add_argument(
+        "--from",
+        dest="source",
+        metavar="FILE",
+        help="the SQLite file (default: <state>/sessions.sqlite)",
+    )
     return parser
 
 
 def main(argv: list[str]) -> int:
+    from openclaw.config import load_config
+
     args = build_parser().parse_args(argv or ["list"])
+    if args.action == "migrate":
+        return _migrate(args)
     handlers = {"list": _list, "show": _show, "export": _export, "delete": _delete}
-    with SessionStore.default(state_dir()) as store:
+    with open_store(load_config().config, state_dir()) as store:
         return handlers[args.action](store, args)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from openclaw.agent.store.migrate import copy_sqlite_store
+    from openclaw.agent.store.postgres import PostgresStore
+
+    if not is_postgres_url(args.to):
+        raise UserError(f"--to takes a postgresql:// URL, not `{redact_url(args.to)}`")
+    source = Path(args.source).expanduser() if args.source else state_dir() / "sessions.sqlite"
+    if not source.is_file():
+        raise UserError(f"there is no session database at {source} to copy")
+    with PostgresStore(args.to) as target:
+        copied = copy_sqlite_store(source, target, lambda line: print(dim(line), file=sys.stderr))
+    print(
+        f"copied {copied.sessions} sessions ({copied.messages} messages) from {source}"
+        f" to {redact_url(args.to)}"
+        + (f"; {copied.skipped} were already there" if copied.skipped else "")
+    )
+    shown = redact_url(args.to)
+    hint = f"openclaw config set sessions.store '{shown}'" if shown == args.to else "the URL"
+    print(f"to use it from now on, set `sessions.store` in the config ({hint})")
+    return 0
 
 
 def _when(timestamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
 
 
-def _list(store: SessionStore, args: argparse.Namespace) -> int:
+def _list(store: Store, args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise UserError("--limit must be at least 1")
     sessions = store.list(limit=args.limit)
@@ -73,7 +110,7 @@ def _list(store: SessionStore, args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(store: SessionStore, args: argparse.Namespace) -> int:
+def _show(store: Store, args: argparse.Namespace) -> int:
     session_id = store.resolve(args.id)
     if args.json:
         print_json(store.export_json(session_id))
@@ -135,7 +172,7 @@ def _body(stored: StoredMessage) -> list[str]:
     return lines
 
 
-def _export(store: SessionStore, args: argparse.Namespace) -> int:
+def _export(store: Store, args: argparse.Namespace) -> int:
     session_id = store.resolve(args.id)
     if args.format == "json":
         text = json.dumps(store.export_json(session_id), indent=2, ensure_ascii=False) + "\n"
@@ -155,7 +192,7 @@ def _export(store: SessionStore, args: argparse.Namespace) -> int:
     return 0
 
 
-def _delete(store: SessionStore, args: argparse.Namespace) -> int:
+def _delete(store: Store, args: argparse.Namespace) -> int:
     session_id = store.resolve(args.id)
     info = store.info(session_id)
     if not args.yes:

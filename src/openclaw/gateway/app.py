@@ -153,7 +153,8 @@ class _Endpoints:
     async def metrics(self, request: Request) -> Response:
         runtime = self.gateway.runtime
         hosts = runtime.catalog.current.ollama_hosts()
-        body = await self.gateway.metrics.render(runtime.http, hosts)
+        pools = runtime.router.report() if runtime.router else []
+        body = await self.gateway.metrics.render(runtime.http, hosts, pools)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 

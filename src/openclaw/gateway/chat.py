@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, replace
@@ -34,6 +33,7 @@ from openclaw.agent.events import (
     TurnEnd,
     TurnStart,
 )
+from openclaw.agent.store import store_errors
 from openclaw.catalog.catalog import Catalog
 from openclaw.catalog.model import ModelRef
 from openclaw.errors import UserError
@@ -60,7 +60,7 @@ from openclaw.providers.model import Model
 from openclaw.runtime.fallback import Attempt, FallbackChain, Retry, Switch
 
 if TYPE_CHECKING:
-    from openclaw.agent.sessions import SessionStore
+    from openclaw.agent.store import Store
 
 __all__ = ["AGENT_MODEL", "Answered", "ChatEvent", "ChatRun", "Failed", "start_chat"]
 
@@ -356,19 +356,20 @@ def _agent_run(
     return agent.models[0], _agent_events(agent.run(last.content))
 
 
-def _new_session(gateway: Gateway, context: Context, model: str) -> tuple[SessionStore | None, str]:
+def _new_session(gateway: Gateway, context: Context, model: str) -> tuple[Store | None, str]:
     """A session holding the conversation the client sent so far (its last message is added
     by the agent as it runs), so each agent run is in `openclaw sessions`."""
-    store = gateway.sessions.store(gateway.runtime.state_dir)
+    store = gateway.sessions.store(gateway.runtime.state_dir, gateway.runtime.config)
     if store is None:
         return None, ""
     last = context.messages[-1]
     title = last.content if isinstance(last, UserMessage) else ""
+    failures: tuple[type[Exception], ...] = (UserError, OSError, *store_errors())
     try:
         session_id = store.create(title=f"[gateway] {title}", model=model)
         for message in context.messages[:-1]:
             store.append(session_id, message)
-    except (UserError, OSError, sqlite3.Error) as error:
+    except failures as error:
         log.error("this agent run is not stored as a session: %s", error)
         return None, ""
     return store, session_id

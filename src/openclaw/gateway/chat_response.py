@@ -59,6 +59,7 @@ _FAILURES: dict[str, tuple[int, str, str | None]] = {
     "not_found": (404, "invalid_request_error", "model_not_found"),
     "bad_request": (400, "invalid_request_error", None),
     "context_overflow": (400, "invalid_request_error", "context_length_exceeded"),
+    "internal": (500, "server_error", "gateway_internal_error"),
     # The agent did work (its tools ran) and stopped at its turn limit: not a server fault, and
     # nothing a retry would fix (an SDK retries 5xx, running the tools again).
     "max_turns": (422, "invalid_request_error", "max_turns"),

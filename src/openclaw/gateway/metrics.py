@@ -22,7 +22,7 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from openclaw.catalog.ollama_discovery import LoadedModels, loaded_models_by_host
@@ -32,10 +32,13 @@ from openclaw.providers.events import Usage
 if TYPE_CHECKING:
     import aiohttp
 
+    from openclaw.runtime.routing import HostReport
+
 __all__ = [
     "CONTENT_TYPE_LATEST",
     "GatewayMetrics",
     "OllamaLoadedCollector",
+    "PoolHostsCollector",
 ]
 
 TTFT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -52,6 +55,33 @@ def _timestamp(value: Any) -> float | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return None
+
+
+class PoolHostsCollector(Collector):
+    """Each host of each pool as the router sees it (`render` hands in its report)."""
+
+    def __init__(self) -> None:
+        self.report: list[HostReport] = []
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["provider", "host"]
+        up = GaugeMetricFamily(
+            "openclaw_pool_host_up",
+            "1 unless the host is cooling down after a failure",
+            labels=labels,
+        )
+        in_flight = GaugeMetricFamily(
+            "openclaw_pool_host_in_flight", "requests the host is answering now", labels=labels
+        )
+        answered = CounterMetricFamily(
+            "openclaw_pool_host_answers", "requests the host has answered", labels=labels
+        )
+        for host in self.report:
+            names = [host.provider, host.label]
+            up.add_metric(names, 1.0 if host.up else 0.0)
+            in_flight.add_metric(names, host.in_flight)
+            answered.add_metric(names, host.served)
+        yield from (up, in_flight, answered)
 
 
 class OllamaLoadedCollector(Collector):
@@ -208,6 +238,8 @@ class GatewayMetrics:
         self.waiting = Waiting()  # requests before their first byte
         self.loaded = OllamaLoadedCollector(self.memory)
         r.register(self.loaded)
+        self.pools = PoolHostsCollector()
+        r.register(self.pools)
         ProcessCollector(registry=r)
 
     def stream_started(self) -> None:
@@ -251,6 +283,12 @@ class GatewayMetrics:
         self.tokens_per_second.labels(model, provider).observe(rate)
         return rate
 
-    async def render(self, http: aiohttp.ClientSession, ollama_hosts: Mapping[str, str]) -> bytes:
+    async def render(
+        self,
+        http: aiohttp.ClientSession,
+        ollama_hosts: Mapping[str, str],
+        pool_hosts: list[HostReport] | None = None,
+    ) -> bytes:
         await self.loaded.refresh(http, ollama_hosts)
+        self.pools.report = pool_hosts or []
         return generate_latest(self.registry)

@@ -20,7 +20,7 @@ from openclaw.runtime.tokens import Calibration
 if TYPE_CHECKING:
     import aiohttp
 
-    from openclaw.agent.sessions import SessionStore
+    from openclaw.agent.store import Store
     from openclaw.gateway.activity import Activity
     from openclaw.gateway.metrics import GatewayMetrics
     from openclaw.providers.registry import StreamFn
@@ -193,17 +193,18 @@ class SessionLog:
     """The session database agent runs are stored in, opened on first use."""
 
     def __init__(self) -> None:
-        self._store: SessionStore | None = None
+        self._store: Store | None = None
         self._failed = False
 
-    def store(self, state: Path) -> SessionStore | None:
-        """The store, or None when the database cannot be used (said once, in the log)."""
-        from openclaw.agent.sessions import SessionStore
+    def store(self, state: Path, config: Config | None = None) -> Store | None:
+        """The store (`sessions.store`, SQLite by default), or None when the database cannot be
+        used (said once, in the log)."""
+        from openclaw.agent.store import open_store
         from openclaw.errors import UserError
 
         if self._store is None and not self._failed:
             try:
-                self._store = SessionStore.default(state)
+                self._store = open_store(config, state)
             except (UserError, OSError) as error:
                 self._failed = True
                 log.error("agent runs are not stored as sessions: %s", error)

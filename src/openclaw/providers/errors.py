@@ -5,10 +5,13 @@ what happened and whose `retryable` flag tells fallback logic whether trying aga
 
     ErrorKind
      ├── retryable: connection, timeout, rate_limit, busy, server, stream_incomplete
-     └── final:     auth, not_found, bad_request, context_overflow, aborted
+     └── final:     auth, not_found, bad_request, context_overflow, internal, aborted
 
 `not_found`, `auth` and `context_overflow` are final for the model that failed, but fallback
-moves on to another model for them (another model may be pulled, keyed, or larger).
+moves on to another model for them (another model may be pulled, keyed, or larger). `internal`
+is this client failing on an answer (a programming error, or a shape it does not handle): never
+called a server fault, never a cooldown for the server, and fallback moves on (another wire API
+takes another path).
 """
 
 from __future__ import annotations
@@ -237,5 +240,11 @@ def describe(kind: ErrorKind, model: Model, detail: str = "", timeout: float | N
             return f"the answer from {model.key} stopped before it was complete ({detail or 'cut'})"
         case "aborted":
             return "cancelled"
+        case "internal":
+            return (
+                f"openclaw could not handle the answer from {model.key} ({detail}): a fault in"
+                " openclaw, or an answer in a shape it does not know; please report it with"
+                " this message"
+            )
         case _:
             return f"{model.key}: {detail or kind}"

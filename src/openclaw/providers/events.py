@@ -55,6 +55,7 @@ ErrorKind = Literal[
     "bad_request",  # 400 and other 4xx
     "context_overflow",  # the prompt cannot fit the window in effect
     "stream_incomplete",  # the stream ended without its final chunk
+    "internal",  # this client failed on the answer (a bug here, or a shape it does not know)
     "aborted",  # the caller cancelled
 ]
 

@@ -213,15 +213,20 @@ async def open_exchange(
                 "timeout", "total: the answer took too long", timeout=options.total_timeout
             ) from error
         raise StreamFailure("timeout", "no first byte", timeout=first_byte) from error
-    except (ValueError, TypeError, AttributeError, KeyError) as error:
+    except ValueError as error:
+        # Undecodable JSON, or a provider's own check of a chunk's shape: what the server sent.
         import json
 
         what = (
             "something that is not JSON"
             if isinstance(error, json.JSONDecodeError)
-            else ("an answer in a shape this client does not know")
+            else "an answer in a shape this client does not know"
         )
         raise StreamFailure("server", f"the server sent {what}") from error
+    except (TypeError, AttributeError, KeyError, IndexError) as error:
+        # Not a server fault: this client failed while handling the answer. Still an error event
+        # (a stream never raises), named for what it is.
+        raise StreamFailure("internal", f"{type(error).__name__}: {error}") from error
     except (aiohttp.ClientError, OSError) as error:
         if options.abort is not None and options.abort.is_set():
             raise StreamFailure("aborted", "") from error

@@ -175,7 +175,9 @@ async def diagnose(catalog: Catalog, http: aiohttp.ClientSession) -> list[Findin
             return status.discovery
         return await discover_ollama_models(http, status.base_url, provider=status.id)
 
-    hosts = [s for s in catalog.providers.values() if s.api == "ollama"]
+    from openclaw.runtime.routing import each_host
+
+    hosts = [s for s in each_host(catalog.providers.values()) if s.api == "ollama"]
     results = await asyncio.gather(*(discovered(s) for s in hosts))
     for status, result in zip(hosts, results, strict=True):
         findings += await _ollama_findings(http, status, result, catalog)

@@ -118,10 +118,12 @@ async def check_providers(
     *,
     contact_cloud: bool = False,
 ) -> list[ProviderHealth]:
+    from openclaw.runtime.routing import each_host
+
     counts = models or {}
     return list(
         await asyncio.gather(
-            *(probe(http, s, counts.get(s.id, 0), contact_cloud) for s in statuses)
+            *(probe(http, s, counts.get(s.id, 0), contact_cloud) for s in each_host(statuses))
         )
     )
 
@@ -130,6 +132,10 @@ def model_counts(catalog: Catalog) -> dict[str, int]:
     counts: dict[str, int] = {}
     for model in catalog.models:
         counts[model.provider] = counts.get(model.provider, 0) + 1
+    for pool in catalog.pools().values():  # each host of a pool: the models it has
+        for host in pool.hosts:
+            have = sum(1 for urls in pool.members.values() if host.url in urls)
+            counts[f"{pool.provider}@{host.label}"] = have
     return counts
 
 
@@ -140,7 +146,8 @@ async def readiness(http: aiohttp.ClientSession, catalog: Catalog) -> tuple[bool
     chain = [m for m in (selection.primary, *selection.fallbacks) if m is not None]
     providers = list(dict.fromkeys(m.provider for m in chain))
     health = await check_providers(http, [catalog.providers[p] for p in providers])
-    usable = {h.id for h in health if h.available and h.reachable is not False}
+    # a pool is usable when one of its hosts (`lab@host:port`) is
+    usable = {h.id.split("@")[0] for h in health if h.available and h.reachable is not False}
     ready = any(m.provider in usable for m in chain)
     detail: dict[str, Any] = {
         "ready": ready,

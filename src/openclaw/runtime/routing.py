@@ -23,7 +23,7 @@ import asyncio
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -46,7 +46,9 @@ from openclaw.providers.registry import StreamFn, get_stream
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["COLD_LOAD_PENALTY", "HostReport", "Router", "affinity_key"]
+    from openclaw.catalog.catalog import ProviderStatus
+
+__all__ = ["COLD_LOAD_PENALTY", "HostReport", "Router", "affinity_key", "each_host"]
 
 COLD_LOAD_PENALTY = 2.0  # a cold host is chosen once loaded ones have 2 more requests per weight
 COOLDOWN = 5.0  # seconds after a first failure; doubles per consecutive failure
@@ -235,7 +237,8 @@ class Router:
                             continue
                         if not answered:
                             answered = True
-                            self._answered(host, model, key)
+                            if not isinstance(event, Error):  # e.g. auth: not a served turn
+                                self._answered(host, model, key)
                             for waiting in held:
                                 yield waiting
                         if isinstance(event, Error) and event.kind in _HOST_FAULTS:
@@ -359,3 +362,29 @@ def _nowhere(pool: Pool, model: Model) -> str:
         f"no host of the pool `{pool.provider}` ({hosts}) has {model.id}:"
         f" pull it on one of them (`ollama pull {model.id}`)"
     )
+
+
+def each_host(statuses: Iterable[ProviderStatus]) -> list[ProviderStatus]:
+    """The statuses with each pool replaced by one status per host (`lab@gpu-1:11434`), for
+    health and doctor, which look at every server."""
+    expanded: list[ProviderStatus] = []
+    for status in statuses:
+        if status.pool is None:
+            expanded.append(status)
+            continue
+        results = status.pool.discovery or (None,) * len(status.pool.hosts)
+        for host, result in zip(status.pool.hosts, results, strict=True):
+            reachable = result.reachable if result is not None else status.available
+            note = result.error if result is not None and not reachable else ""
+            expanded.append(
+                replace(
+                    status,
+                    id=f"{status.id}@{host.label}",
+                    base_url=host.url,
+                    available=reachable,
+                    discovery=result,
+                    note=note,
+                    pool=None,
+                )
+            )
+    return expanded

@@ -48,6 +48,19 @@ class ServerConnection:
 
     async def open(self) -> list[Tool]:
         """Start or connect, say hello and list every tool (within `connect_seconds`)."""
+        try:
+            return await self._open()
+        except ServerFailure as failure:
+            raise ServerFailure(self._scrub(str(failure))) from None
+
+    async def call(self, tool: str, arguments: dict[str, Any]) -> CallToolResult:
+        """One `tools/call`; ServerFailure when it times out or the server goes away."""
+        try:
+            return await self._call(tool, arguments)
+        except ServerFailure as failure:
+            raise ServerFailure(self._scrub(str(failure))) from None
+
+    async def _open(self) -> list[Tool]:
         if self._owner is None:
             self._owner = asyncio.create_task(self._own(), name=f"mcp:{self.settings.name}")
         try:
@@ -68,8 +81,7 @@ class ServerConnection:
             await self.close()
             raise ServerFailure(f"{self._what()} failed: {_describe(error)}") from None
 
-    async def call(self, tool: str, arguments: dict[str, Any]) -> CallToolResult:
-        """One `tools/call`; ServerFailure when it times out or the server goes away."""
+    async def _call(self, tool: str, arguments: dict[str, Any]) -> CallToolResult:
         seconds = self.settings.request_seconds
         session = self._session
         if session is None or self._failure is not None or self._stop.is_set():
@@ -176,6 +188,18 @@ class ServerConnection:
             if not cursor:
                 break
         return tools
+
+    def _scrub(self, text: str) -> str:
+        """`text` without the values of `env` and `headers` (a server may echo its token)."""
+        from openclaw.auth import redact
+
+        secrets: set[str] = set()
+        for value in (*(self.settings.env or {}).values(), *(self.settings.headers or {}).values()):
+            secrets.add(value)
+            secrets.update(word for word in value.split() if len(word) >= 8)
+        for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
+            text = text.replace(secret, redact(secret))
+        return text
 
     def _what(self) -> str:
         return f"MCP server `{self.settings.name}` ({self.settings.where})"

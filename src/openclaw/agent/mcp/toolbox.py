@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -87,8 +87,15 @@ def _as_tool(connection: ServerConnection, listed: McpTool, taken: set[str]) -> 
     if schema["type"] == "object":
         schema.setdefault("properties", {})
 
+    check = _validator(schema)
+
     async def run(arguments: McpArguments, ctx: ToolContext) -> str:
         values = arguments.model_dump()
+        problem = check(values)
+        if problem:
+            raise ToolError(
+                f"invalid arguments for {name}: {problem}. Fix them and call {name} again."
+            )
         await _check_policy(settings, name, values, ctx)
         try:
             result = await connection.call(listed.name, values)
@@ -101,6 +108,28 @@ def _as_tool(connection: ServerConnection, listed: McpTool, taken: set[str]) -> 
 
     return Tool(name=name, description=description, arguments=McpArguments, run=run,
                 schema=schema)  # fmt: skip
+
+
+def _validator(schema: dict[str, Any]) -> Callable[[dict[str, Any]], str]:
+    """Checks arguments against the server's schema before anything is asked or sent; a schema
+    the validator cannot read checks nothing (the server still checks)."""
+    import jsonschema
+
+    try:
+        kind = jsonschema.validators.validator_for(schema)
+        kind.check_schema(schema)
+        validator = kind(schema)
+    except jsonschema.SchemaError:
+        return lambda _: ""
+
+    def check(values: dict[str, Any]) -> str:
+        problems = []
+        for error in sorted(validator.iter_errors(values), key=lambda e: list(e.path)):
+            where = ".".join(str(p) for p in error.path)
+            problems.append(f"argument {where!r}: {error.message}" if where else error.message)
+        return "; ".join(problems[:5])
+
+    return check
 
 
 async def _check_policy(
