@@ -13,27 +13,38 @@ how many have run. Append a script to change the schema; never edit one that has
 from __future__ import annotations
 
 import builtins
-import json
 import os
-import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, get_args
+from typing import Any
 
 from openclaw.agent.session_trouble import database_trouble, is_trouble
+from openclaw.agent.store.rows import (
+    INTERRUPTED_TOOL_RESULT,
+    SESSION_SELECT,
+    SUMMARY_PREFIX,
+    SessionInfo,
+    StoredMessage,
+    info_from_row,
+    message_columns,
+    message_from_row,
+    missing_session,
+    new_session_id,
+    one_line,
+    paired_tool_results,
+    shorten,
+    statements,
+    stored_from_row,
+)
 from openclaw.errors import NotFoundError, UserError
 from openclaw.providers.events import (
     AssistantMessage,
     Message,
-    StopReason,
-    ToolCall,
-    ToolResultMessage,
     Usage,
     UserMessage,
 )
@@ -93,40 +104,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-SUMMARY_PREFIX = "Summary of the earlier conversation:\n"
-INTERRUPTED_TOOL_RESULT = "the tool did not finish: the session was interrupted"
 BUSY_TIMEOUT_SECONDS = 10.0
-TITLE_LENGTH = 60
-
-_ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32: no i, l, o, u
-_ID_EPOCH = 1_704_067_200  # 2024-01-01 UTC; ids sort by their creation second from here
-_STOP_REASONS: tuple[StopReason, ...] = get_args(StopReason)
-
-
-@dataclass(frozen=True, slots=True)
-class SessionInfo:
-    id: str
-    created: float
-    updated: float
-    title: str
-    model: str
-    messages: int
-    workspace: str
-
-
-@dataclass(frozen=True, slots=True)
-class StoredMessage:
-    row: int
-    seq: int
-    message: Message  # for a summary: a UserMessage holding the summary text
-    model: str
-    usage: Usage
-    duration: float
-    complete: bool
-    created: float
-    kind: Literal["message", "summary"]
-    note: str = ""  # why an answer is incomplete, when known
-    replaces_through: int = 0  # for a summary: the last seq it stands for
 
 
 class SessionStore:
@@ -170,13 +148,13 @@ class SessionStore:
     def create(self, *, title: str = "", workspace: str = "", model: str = "") -> str:
         now = time.time()
         for _ in range(20):
-            session_id = _new_session_id(now)
+            session_id = new_session_id(now)
             try:
                 with self._write() as db:
                     db.execute(
                         "INSERT INTO sessions (id, created, updated, title, model, workspace)"
                         " VALUES (?, ?, ?, ?, ?, ?)",
-                        (session_id, now, now, _shorten(title), model, workspace),
+                        (session_id, now, now, shorten(title), model, workspace),
                     )
             except sqlite3.IntegrityError:
                 continue  # the random part collided within the same second
@@ -217,10 +195,10 @@ class SessionStore:
 
     def info(self, session_id: str) -> SessionInfo:
         with self._lock, self._trouble("read the session database"):
-            row = self._db.execute(_SESSION_SELECT + " WHERE s.id = ?", (session_id,)).fetchone()
+            row = self._db.execute(SESSION_SELECT + " WHERE s.id = ?", (session_id,)).fetchone()
         if row is None:
-            raise _missing(session_id)
-        return _info(row)
+            raise missing_session(session_id)
+        return info_from_row(row)
 
     def delete(self, session_id: str) -> bool:
         with self._write() as db:
@@ -239,9 +217,9 @@ class SessionStore:
         duration: float = 0.0,
     ) -> int:
         """Store a complete message; committed before this returns."""
-        values = _columns(message, model, usage)
+        values = message_columns(message, model, usage)
         values["duration"] = duration
-        title = _shorten(message.content) if isinstance(message, UserMessage) else ""
+        title = shorten(message.content) if isinstance(message, UserMessage) else ""
         answered_by = values["model"] if isinstance(message, AssistantMessage) else ""
         with self._write() as db:
             row = _insert(db, session_id, values)
@@ -276,7 +254,7 @@ class SessionStore:
             _touch(db, partial["session_id"], model=model)
 
     def finish_partial(self, row: int, message: AssistantMessage, *, duration: float) -> None:
-        values = _columns(message, "", None)
+        values = message_columns(message, "", None)
         with self._write() as db:
             partial = _partial(db, row)
             values["model"] = values["model"] or partial["model"]
@@ -335,7 +313,7 @@ class SessionStore:
         opening: builtins.list[Message] = []
         if summary:
             opening.append(UserMessage(SUMMARY_PREFIX + summary["content"]))
-        return opening + _paired_tool_results(_message(row) for row in rows)
+        return opening + paired_tool_results(message_from_row(row) for row in rows)
 
     def transcript(self, session_id: str) -> builtins.list[StoredMessage]:
         """Every stored message in order, summaries and incomplete answers included."""
@@ -344,15 +322,15 @@ class SessionStore:
             rows = db.execute(
                 "SELECT * FROM messages WHERE session_id = ? ORDER BY seq", (session_id,)
             ).fetchall()
-        return [_stored(row) for row in rows]
+        return [stored_from_row(row) for row in rows]
 
     def list(self, limit: int = 50) -> builtins.list[SessionInfo]:
         """The most recently updated sessions first."""
         with self._lock, self._trouble("read the session database"):
             rows = self._db.execute(
-                _SESSION_SELECT + " ORDER BY s.updated DESC, s.id DESC LIMIT ?", (limit,)
+                SESSION_SELECT + " ORDER BY s.updated DESC, s.id DESC LIMIT ?", (limit,)
             ).fetchall()
-        return [_info(row) for row in rows]
+        return [info_from_row(row) for row in rows]
 
     def export_json(self, session_id: str) -> dict[str, Any]:
         from openclaw.agent.session_export import export_json
@@ -402,12 +380,6 @@ class SessionStore:
             raise database_trouble(self.path, error, doing) from None
 
 
-_SESSION_SELECT = (
-    "SELECT s.*, (SELECT count(*) FROM messages m"
-    " WHERE m.session_id = s.id AND m.kind = 'message') AS message_count FROM sessions s"
-)
-
-
 def _connect(path: Path) -> sqlite3.Connection:
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -443,7 +415,7 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
         try:
             # another process may have run it while this one waited for the lock
             if db.execute("PRAGMA user_version").fetchone()[0] < number:
-                for statement in _statements(script):
+                for statement in statements(script):
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version = {number}")
         except BaseException:
@@ -452,34 +424,9 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
         db.execute("COMMIT")
 
 
-def _statements(script: str) -> Iterator[str]:
-    """Split a script into statements (`executescript` would commit the open transaction)."""
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            yield pending
-            pending = ""
-    if pending.strip():
-        yield pending
-
-
-def _new_session_id(now: float) -> str:
-    """`s-` + 6 characters of creation second (so ids sort by age) + 4 random ones."""
-    seconds = (int(now) - _ID_EPOCH) % 32**6
-    stamp = "".join(_ID_ALPHABET[(seconds >> shift) & 31] for shift in range(25, -1, -5))
-    return "s-" + stamp + "".join(secrets.choice(_ID_ALPHABET) for _ in range(4))
-
-
-def _missing(session_id: str) -> NotFoundError:
-    return NotFoundError(
-        f"no session `{session_id}` (it may have been deleted); see `openclaw sessions list`"
-    )
-
-
 def _require(db: sqlite3.Connection, session_id: str) -> None:
     if db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
-        raise _missing(session_id)
+        raise missing_session(session_id)
 
 
 def _partial(db: sqlite3.Connection, row: int) -> sqlite3.Row:
@@ -513,154 +460,3 @@ def _touch(db: sqlite3.Connection, session_id: str, *, model: str = "", title: s
         " WHERE id = ?",
         (time.time(), model, model, title, session_id),
     )
-
-
-def _columns(message: Message, model: str, usage: Usage | None) -> dict[str, Any]:
-    match message:
-        case UserMessage(content=content, images=images):
-            values: dict[str, Any] = {
-                "role": "user",
-                "content": content,
-                "images": json.dumps(list(images)),
-                "model": model,
-            }
-        case AssistantMessage():
-            usage = usage or message.usage
-            values = {
-                "role": "assistant",
-                "content": message.content,
-                "thinking": message.thinking,
-                "thinking_signature": message.thinking_signature,
-                "tool_calls": json.dumps(
-                    [
-                        {"id": c.id, "name": c.name, "arguments": c.arguments}
-                        | ({"raw": c.raw_arguments} if c.raw_arguments else {})
-                        for c in message.tool_calls
-                    ],
-                    ensure_ascii=False,
-                ),
-                "model": model or message.model,
-                "stop_reason": message.stop_reason,
-            }
-        case ToolResultMessage():
-            values = {
-                "role": "tool",
-                "content": message.content,
-                "tool_call_id": message.tool_call_id,
-                "tool_name": message.tool_name,
-                "is_error": int(message.is_error),
-                "model": model,
-            }
-    usage = usage or Usage()
-    values.update(
-        input_tokens=usage.input,
-        output_tokens=usage.output,
-        cache_read_tokens=usage.cache_read,
-        cache_write_tokens=usage.cache_write,
-    )
-    return values
-
-
-def _usage(row: sqlite3.Row) -> Usage:
-    return Usage(
-        row["input_tokens"],
-        row["output_tokens"],
-        row["cache_read_tokens"],
-        row["cache_write_tokens"],
-    )
-
-
-def _stop_reason(value: str, complete: bool) -> StopReason:
-    for reason in _STOP_REASONS:
-        if reason == value:
-            return reason
-    return "stop" if complete else "aborted"  # an answer that never finished
-
-
-def _message(row: sqlite3.Row) -> Message:
-    if row["kind"] == "summary" or row["role"] == "user":
-        return UserMessage(row["content"], tuple(json.loads(row["images"])))
-    if row["role"] == "tool":
-        return ToolResultMessage(
-            row["tool_call_id"], row["tool_name"], row["content"], bool(row["is_error"])
-        )
-    calls = tuple(
-        ToolCall(c["id"], c["name"], c["arguments"], c.get("raw", ""))
-        for c in json.loads(row["tool_calls"])
-    )
-    return AssistantMessage(
-        content=row["content"],
-        thinking=row["thinking"],
-        tool_calls=calls,
-        model=row["model"],
-        stop_reason=_stop_reason(row["stop_reason"], bool(row["complete"])),
-        usage=_usage(row),
-        thinking_signature=row["thinking_signature"],
-    )
-
-
-def _stored(row: sqlite3.Row) -> StoredMessage:
-    return StoredMessage(
-        row=row["id"],
-        seq=row["seq"],
-        message=_message(row),
-        model=row["model"],
-        usage=_usage(row),
-        duration=row["duration"],
-        complete=bool(row["complete"]),
-        created=row["created"],
-        kind="summary" if row["kind"] == "summary" else "message",
-        note=row["note"],
-        replaces_through=row["replaces_through"],
-    )
-
-
-def _info(row: sqlite3.Row) -> SessionInfo:
-    return SessionInfo(
-        id=row["id"],
-        created=row["created"],
-        updated=row["updated"],
-        title=row["title"],
-        model=row["model"],
-        messages=row["message_count"],
-        workspace=row["workspace"],
-    )
-
-
-def _paired_tool_results(messages: Iterable[Message]) -> builtins.list[Message]:
-    """Each assistant tool call followed by exactly one result before the next other message."""
-    paired: builtins.list[Message] = []
-    waiting: dict[str, str] = {}  # call id -> tool name, for the latest assistant message
-    for message in messages:
-        if isinstance(message, ToolResultMessage):
-            if message.tool_call_id in waiting:
-                del waiting[message.tool_call_id]
-                paired.append(message)
-            continue
-        paired += _interrupted(waiting)
-        waiting = {}
-        if isinstance(message, AssistantMessage):
-            waiting = {call.id: call.name for call in message.tool_calls}
-        paired.append(message)
-    return paired + _interrupted(waiting)
-
-
-def _interrupted(waiting: dict[str, str]) -> builtins.list[Message]:
-    return [
-        ToolResultMessage(call_id, name, INTERRUPTED_TOOL_RESULT, is_error=True)
-        for call_id, name in waiting.items()
-    ]
-
-
-def one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _shorten(text: str, limit: int = TITLE_LENGTH) -> str:
-    line = one_line(text)
-    if len(line) <= limit:
-        return line
-    cut = line[: limit - 1]
-    if " " in cut[limit // 2 :]:
-        cut = cut[: cut.rindex(" ")]
-    return cut.rstrip(" ,;:") + "…"

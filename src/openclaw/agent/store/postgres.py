@@ -20,23 +20,23 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
-from openclaw.agent.sessions import (
-    _SESSION_SELECT,
-    MIGRATIONS,
+from openclaw.agent.sessions import MIGRATIONS
+from openclaw.agent.store import redact_url
+from openclaw.agent.store.rows import (
+    SESSION_SELECT,
     SUMMARY_PREFIX,
     SessionInfo,
     StoredMessage,
-    _columns,
-    _info,
-    _message,
-    _missing,
-    _new_session_id,
-    _paired_tool_results,
-    _shorten,
-    _statements,
-    _stored,
+    info_from_row,
+    message_columns,
+    message_from_row,
+    missing_session,
+    new_session_id,
+    paired_tool_results,
+    shorten,
+    statements,
+    stored_from_row,
 )
-from openclaw.agent.store import redact_url
 from openclaw.errors import NotFoundError, UserError
 from openclaw.providers.events import AssistantMessage, Message, Usage, UserMessage
 
@@ -124,7 +124,7 @@ class PostgresStore:
                 )
             for number, script in enumerate(scripts, 1):
                 if number > version:
-                    for statement in _statements(script):
+                    for statement in statements(script):
                         if statement.strip():
                             db.execute(cast(Any, statement))
                     db.execute("UPDATE openclaw_schema SET version = %s", (number,))
@@ -136,13 +136,13 @@ class PostgresStore:
 
         now = time.time()
         for _ in range(20):
-            session_id = _new_session_id(now)
+            session_id = new_session_id(now)
             try:
                 with self._write() as db:
                     db.execute(
                         "INSERT INTO sessions (id, created, updated, title, model, workspace)"
                         " VALUES (%s, %s, %s, %s, %s, %s)",
-                        (session_id, now, now, _shorten(title), model, workspace),
+                        (session_id, now, now, shorten(title), model, workspace),
                     )
             except psycopg.errors.UniqueViolation:
                 continue
@@ -181,10 +181,10 @@ class PostgresStore:
 
     def info(self, session_id: str) -> SessionInfo:
         with self._lock:
-            row = self._db.execute(_SESSION_SELECT + " WHERE s.id = %s", (session_id,)).fetchone()
+            row = self._db.execute(SESSION_SELECT + " WHERE s.id = %s", (session_id,)).fetchone()
         if row is None:
-            raise _missing(session_id)
-        return _info(cast(Any, row))
+            raise missing_session(session_id)
+        return info_from_row(cast(Any, row))
 
     def delete(self, session_id: str) -> bool:
         with self._write() as db:
@@ -202,9 +202,9 @@ class PostgresStore:
         usage: Usage | None = None,
         duration: float = 0.0,
     ) -> int:
-        values = _columns(message, model, usage)
+        values = message_columns(message, model, usage)
         values["duration"] = duration
-        title = _shorten(message.content) if isinstance(message, UserMessage) else ""
+        title = shorten(message.content) if isinstance(message, UserMessage) else ""
         answered_by = values["model"] if isinstance(message, AssistantMessage) else ""
         with self._write() as db:
             row = _insert(db, session_id, values)
@@ -237,7 +237,7 @@ class PostgresStore:
             _touch(db, partial["session_id"], model=model)
 
     def finish_partial(self, row: int, message: AssistantMessage, *, duration: float) -> None:
-        values = _columns(message, "", None)
+        values = message_columns(message, "", None)
         with self._write() as db:
             partial = _partial(db, row)
             values["model"] = values["model"] or partial["model"]
@@ -295,7 +295,7 @@ class PostgresStore:
         opening: builtins.list[Message] = []
         if summary:
             opening.append(UserMessage(SUMMARY_PREFIX + summary["content"]))
-        return opening + _paired_tool_results(_message(cast(Any, row)) for row in rows)
+        return opening + paired_tool_results(message_from_row(cast(Any, row)) for row in rows)
 
     def transcript(self, session_id: str) -> builtins.list[StoredMessage]:
         with self._read() as db:
@@ -303,14 +303,14 @@ class PostgresStore:
             rows = db.execute(
                 "SELECT * FROM messages WHERE session_id = %s ORDER BY seq", (session_id,)
             ).fetchall()
-        return [_stored(cast(Any, row)) for row in rows]
+        return [stored_from_row(cast(Any, row)) for row in rows]
 
     def list(self, limit: int = 50) -> builtins.list[SessionInfo]:
         with self._lock:
             rows = self._db.execute(
-                _SESSION_SELECT + " ORDER BY s.updated DESC, s.id DESC LIMIT %s", (limit,)
+                SESSION_SELECT + " ORDER BY s.updated DESC, s.id DESC LIMIT %s", (limit,)
             ).fetchall()
-        return [_info(cast(Any, row)) for row in rows]
+        return [info_from_row(cast(Any, row)) for row in rows]
 
     def export_json(self, session_id: str) -> dict[str, Any]:
         from openclaw.agent.session_export import export_json
@@ -369,12 +369,12 @@ def _lock_session(db: psycopg.Connection[dict[str, Any]], session_id: str) -> No
     """Hold the session's row until commit: writers to one session take turns."""
     found = db.execute("SELECT 1 FROM sessions WHERE id = %s FOR UPDATE", (session_id,)).fetchone()
     if found is None:
-        raise _missing(session_id)
+        raise missing_session(session_id)
 
 
 def _require(db: psycopg.Connection[dict[str, Any]], session_id: str) -> None:
     if db.execute("SELECT 1 FROM sessions WHERE id = %s", (session_id,)).fetchone() is None:
-        raise _missing(session_id)
+        raise missing_session(session_id)
 
 
 def _partial(db: psycopg.Connection[dict[str, Any]], row: int) -> dict[str, Any]:
