@@ -12,6 +12,7 @@ from openclaw.auth import add_profile
 from openclaw.catalog.catalog import Catalog, build_catalog
 from openclaw.catalog.model import ModelRef
 from openclaw.config.schema import Config
+from openclaw.config.sections import validate
 from openclaw.errors import NotFoundError, UserError
 from tests.fakes.ollama_server import FakeModel, OllamaEmulator
 
@@ -20,7 +21,7 @@ async def catalog_for(
     data: dict[str, Any], env: dict[str, str], state: Path, discover: bool = True
 ) -> Catalog:
     async with aiohttp.ClientSession() as http:
-        return await build_catalog(Config.model_validate(data), env, state, http, discover=discover)
+        return await build_catalog(validate(Config, data), env, state, http, discover=discover)
 
 
 def tools_models(emu: OllamaEmulator) -> None:
