@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from openclaw.config.cache import ConfigFile, cached_form, remember
 from openclaw.config.paths_expr import Segment, format_path
 from openclaw.config.schema import Config
 from openclaw.config.sections import build, is_section, section_fields, unwrap, validate
@@ -30,6 +29,7 @@ from openclaw.paths import config_path
 from openclaw.redaction import is_secret_header, looks_like_secret
 
 if TYPE_CHECKING:
+    from openclaw.config.cache import ConfigFile
     from openclaw.config.document import Document
 
 __all__ = [
@@ -96,6 +96,8 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     file = read_config_file(path)
     if file is None:
         return LoadedConfig(path=path, config=Config(), exists=False)
+    from openclaw.config.cache import cached_form, remember
+
     cached = cached_form(file, env)
     config = _from_cached_form(cached.data, env) if cached is not None else None
     if cached is not None and config is not None:
@@ -167,6 +169,8 @@ def read_config_file(path: Path) -> ConfigFile | None:
         ) from None
     except OSError as error:
         raise ConfigError(f"cannot read {path}: {error.strerror or error}") from None
+    from openclaw.config.cache import ConfigFile
+
     return ConfigFile(path, raw, found.st_size, found.st_mtime_ns)
 
 

@@ -19,17 +19,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from annotated_types import Ge, Gt, MinLen
-
-from openclaw.config.sections import Pattern, Section
+from openclaw.config.sections import Limits, Pattern, Section
 
 __all__ = ["McpConfig", "McpServer", "McpToolFilter", "ServerValue"]
 
 # The original allows numbers and booleans in `env` and `headers`; they are sent as text.
 ServerValue = str | int | float | bool
 
-Names = Annotated[list[str], MinLen(1)]
-Milliseconds = Annotated[float, Gt(0)]
+Names = Annotated[list[str], Limits(min_length=1)]
+Milliseconds = Annotated[float, Limits(gt=0)]
 Policy = Literal["ask", "allow", "deny"]
 
 
@@ -45,7 +43,7 @@ class McpToolFilter(Section):
 class McpServer(Section):
     enabled: bool | None = None
     # stdio: a child process spoken to over its stdin and stdout
-    command: Annotated[str, MinLen(1)] | None = None
+    command: Annotated[str, Limits(min_length=1)] | None = None
     args: list[str] | None = None
     env: dict[str, ServerValue] | None = None
     cwd: str | None = None
@@ -70,5 +68,5 @@ class McpServer(Section):
 @dataclass(frozen=True)
 class McpConfig(Section):
     servers: dict[str, McpServer] | None = None
-    sessionIdleTtlMs: Annotated[float, Ge(0)] | None = None
+    sessionIdleTtlMs: Annotated[float, Limits(ge=0)] | None = None
     apps: dict[str, Any] | None = None

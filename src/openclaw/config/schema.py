@@ -15,11 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 
-from annotated_types import Ge, Gt, Lt, MinLen
-
 from openclaw.config.mcp_schema import McpConfig
 from openclaw.config.original_format import TOP_LEVEL_SECTIONS
-from openclaw.config.sections import Check, Pattern, Section
+from openclaw.config.sections import Check, Limits, Pattern, Section
 
 __all__ = [
     "API_NAMES",
@@ -67,9 +65,9 @@ ORIGINAL_API_NAMES: tuple[str, ...] = (
 PASSTHROUGH_SECTIONS = TOP_LEVEL_SECTIONS
 
 
-PositiveInt = Annotated[int, Gt(0)]
-NonEmptyText = Annotated[str, MinLen(1)]
-Price = Annotated[float, Ge(0)]
+PositiveInt = Annotated[int, Limits(gt=0)]
+NonEmptyText = Annotated[str, Limits(min_length=1)]
+Price = Annotated[float, Limits(ge=0)]
 
 # A Go duration as Ollama reads `keep_alive`: "30m", "1h30m", "-1m"; a bare "300" is refused.
 GoDuration = Annotated[str, Pattern(r"^-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")]
@@ -211,15 +209,15 @@ class PoolHost(Section):
     (the next tier only while every host of the better one is down or lacks the model)."""
 
     url: NonEmptyText
-    weight: Annotated[float, Gt(0)] = 1
+    weight: Annotated[float, Limits(gt=0)] = 1
     priority: int = 0
 
 
 @dataclass(frozen=True)
 class Provider(Section):
     baseUrl: str | None = None
-    baseUrls: Annotated[list[str], MinLen(1)] | None = None
-    hosts: Annotated[list[PoolHost], MinLen(1)] | None = None
+    baseUrls: Annotated[list[str], Limits(min_length=1)] | None = None
+    hosts: Annotated[list[PoolHost], Limits(min_length=1)] | None = None
     apiKey: str | None = None
     api: Annotated[str, Check(_check_api)] | None = None
     headers: dict[str, str] | None = None
@@ -301,7 +299,7 @@ Policy = Literal["ask", "allow", "deny"]
 class ExecTool(Section):
     policy: Policy | None = None
     allow: list[str] | None = None
-    timeoutSeconds: Annotated[float, Gt(0)] | None = None
+    timeoutSeconds: Annotated[float, Limits(gt=0)] | None = None
 
 
 @dataclass(frozen=True)
@@ -325,7 +323,7 @@ class GatewayAuth(Section):
 
 @dataclass(frozen=True)
 class Gateway(Section):
-    port: Annotated[int, Gt(0), Lt(65536)] | None = None
+    port: Annotated[int, Limits(gt=0, lt=65536)] | None = None
     bind: str | None = None  # an address, or the original's loopback | lan | auto | custom
     customBindHost: str | None = None  # the address of `bind: "custom"`
     auth: GatewayAuth | None = None

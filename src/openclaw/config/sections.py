@@ -4,12 +4,12 @@ Each section of `openclaw.json` is a frozen dataclass deriving from `Section`. T
 from the file's data to those objects:
 
     validate    pydantic checks every key and value (strict types, unknown keys refused,
-                the constraints written with `annotated_types` and the `Check` / `Pattern`
-                markers below) when a file is new or changed; `load` turns its errors into
+                the constraints written with the `Limits`, `Check` and `Pattern` markers
+                below) when a file is new or changed; `load` turns its errors into
                 messages. pydantic is imported only then.
     build       plain construction from data that has already passed validation (the cached
                 form of an unchanged file, the package's own model list): no checks, no
-                pydantic, a few microseconds per section.
+                pydantic.
 
 Both apply the same plain normalisation first (`Section.normalise`): old key names read as the
 new ones, the original's keys this runtime does not act on dropped, short forms expanded.
@@ -27,6 +27,7 @@ from openclaw.config.original_format import NOT_USED
 
 __all__ = [
     "Check",
+    "Limits",
     "Pattern",
     "Section",
     "build",
@@ -90,6 +91,25 @@ class Check:
 
 
 @dataclasses.dataclass(frozen=True)
+class Limits:
+    """`Annotated[int, Limits(gt=0)]`: bounds of a number (`gt`, `ge`, `lt`) or the least
+    length of a text or a list (`min_length`), checked by pydantic's own validators."""
+
+    gt: int | None = None
+    ge: int | None = None
+    lt: int | None = None
+    min_length: int | None = None
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        schema = handler(source)
+        for key in ("gt", "ge", "lt", "min_length"):
+            value = getattr(self, key)
+            if value is not None:
+                schema[key] = float(value) if schema.get("type") == "float" else value
+        return schema
+
+
+@dataclasses.dataclass(frozen=True)
 class Pattern:
     """`Annotated[str, Pattern(r"...")]`: the text must match the regular expression."""
 
@@ -126,26 +146,38 @@ def unwrap(annotation: Any) -> Any:
 
 def build(annotation: Any, value: Any) -> Any:
     """`value` (data that passed validation) as the objects `annotation` describes."""
-    annotation = unwrap(annotation)
-    if value is None:
-        return None
-    if is_section(annotation):
-        from_data = getattr(annotation, "from_data", None)
-        if from_data is not None:
-            return from_data(value)
-        data = annotation.normalise(value)
-        hints = typing.get_type_hints(annotation)
-        return annotation(**{key: build(hints[key], item) for key, item in data.items()})
-    origin = typing.get_origin(annotation)
-    if origin is dict:
-        item_type = typing.get_args(annotation)[1]
-        return {key: build(item_type, item) for key, item in value.items()}
-    if origin is list:
-        item_type = typing.get_args(annotation)[0]
-        return [build(item_type, item) for item in value]
-    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)  # as validation gives it
-    return value
+    return _Builder().build(annotation, value)
+
+
+class _Builder:
+    """One `build`: each section's field types are looked up once."""
+
+    def __init__(self) -> None:
+        self.hints: dict[type, dict[str, Any]] = {}
+
+    def build(self, annotation: Any, value: Any) -> Any:
+        annotation = unwrap(annotation)
+        if value is None:
+            return None
+        if is_section(annotation):
+            from_data = getattr(annotation, "from_data", None)
+            if from_data is not None:
+                return from_data(value)
+            data = annotation.normalise(value)
+            hints = self.hints.get(annotation)
+            if hints is None:
+                hints = self.hints[annotation] = typing.get_type_hints(annotation)
+            return annotation(**{key: self.build(hints[key], item) for key, item in data.items()})
+        origin = typing.get_origin(annotation)
+        if origin is dict:
+            item_type = typing.get_args(annotation)[1]
+            return {key: self.build(item_type, item) for key, item in value.items()}
+        if origin is list:
+            item_type = typing.get_args(annotation)[0]
+            return [self.build(item_type, item) for item in value]
+        if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)  # as validation gives it
+        return value
 
 
 def validate(annotation: type[T], data: Any) -> T:
