@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -203,15 +204,22 @@ def test_an_unwritable_state_dir_only_skips_the_cache(tmp_path: Path) -> None:
     assert probe(config, state, CACHE_TEST_TOKEN="t")["apiKey"] == "t"
 
 
-def configs() -> list[Path]:
-    return sorted(FIXTURES.glob("*.json"))
+def configs() -> list[tuple[str, str]]:
+    """Files the original's commands wrote, and every config example of the README."""
+    written = [(p.name, p.read_text()) for p in sorted(FIXTURES.glob("*.json"))]
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    examples = re.findall(r"```json5\n(.*?)```", readme, flags=re.DOTALL)
+    return written + [(f"README example {n}", text) for n, text in enumerate(examples, 1)]
 
 
-@pytest.mark.parametrize("source", configs(), ids=lambda p: p.name)
-def test_the_cached_form_builds_the_same_config_as_validation(source: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("name", "text"), configs(), ids=[name for name, _ in configs()])
+def test_the_cached_form_builds_the_same_config_as_validation(
+    name: str, text: str, tmp_path: Path
+) -> None:
     path = tmp_path / "openclaw.json"
-    path.write_bytes(source.read_bytes())
-    env = {"TIME_TOKEN": "k", "DOCS_TOKEN": "k", "OLLAMA_API_KEY": "k"}
+    path.write_text(text)
+    variables = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)\}", text))
+    env = {var: f"value-of-{var}" for var in variables}
     validated = load_config(path, env)
     assert cache_path(path).exists()
     cached = load_config(path, env)
