@@ -342,3 +342,23 @@ def test_validation_problems_are_not_cached(config: Path) -> None:
     assert not cache_path(config).exists()
     checked = check_document(Document.parse(INVALID, config), {"CACHE_TEST_TOKEN": "t"})
     assert [p.message for p in checked.problems] == ['expected an integer, got "4k"']
+
+
+CLI_PROBE = """
+import sys
+from openclaw.cli.main import main
+code = main(["config", "get", "models.providers.ollama.apiKey"])
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"pydantic", "json5", "regex", "sly"})
+print("exit", code, "heavy", ",".join(heavy) or "none")
+"""
+
+
+def test_openclaw_config_get_on_an_unchanged_file_stays_light(
+    config: Path, isolated_state: Path
+) -> None:
+    load_config(config, {"CACHE_TEST_TOKEN": "t"})
+    env = {**os.environ, "OPENCLAW_STATE_DIR": str(isolated_state)}
+    done = subprocess.run(
+        [sys.executable, "-c", CLI_PROBE], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.splitlines() == ["${CACHE_TEST_TOKEN}", "exit 0 heavy none"]
