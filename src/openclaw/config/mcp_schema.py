@@ -14,8 +14,6 @@ works in both:
 (OAuth, TLS client certificates, the `codex` block, `mcp.apps`) are accepted and kept.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 

@@ -8,12 +8,10 @@ runtime does not act on (`original_format.NOT_USED`, and whole top-level section
 `channels` or `plugins`) are accepted without being read; `config validate` and `doctor` list them.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from openclaw.config.mcp_schema import McpConfig
 from openclaw.config.original_format import TOP_LEVEL_SECTIONS
@@ -121,20 +119,17 @@ class ModelParams(Section):
     values: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> ModelParams:
+    def from_data(cls, data: dict[str, Any]) -> Self:
         return cls(dict(data))
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
         """An object whose checked keys have their types; other keys pass as they are."""
-        import typing
-
         from pydantic_core import core_schema
 
-        hints = typing.get_type_hints(_ParamKeys, include_extras=True)
         keys = {
             name: core_schema.typed_dict_field(handler.generate_schema(kind), required=False)
-            for name, kind in hints.items()
+            for name, kind in _ParamKeys.__annotations__.items()
         }
         checked = core_schema.typed_dict_schema(keys, extra_behavior="allow", strict=True)
 

@@ -18,10 +18,12 @@ new ones, the original's keys this runtime does not act on dropped, short forms 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import operator
 import types
 import typing
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar, Union
+from typing import Annotated, Any, ClassVar, TypeVar, Union
 
 from openclaw.config.original_format import NOT_USED
 
@@ -32,6 +34,7 @@ __all__ = [
     "Section",
     "build",
     "is_section",
+    "plain_type",
     "section_fields",
     "unwrap",
     "validate",
@@ -127,12 +130,27 @@ def is_section(annotation: Any) -> bool:
 
 def section_fields(cls: type) -> dict[str, Any]:
     """Field name -> type (constraints left out) of a section; a section whose data is free
-    form names the keys it checks in `CHECKED_KEYS`."""
+    form names the keys it checks in `CHECKED_KEYS`. (The schema modules do not defer their
+    annotations, so the types are there to read, with no evaluation of text.)"""
     checked = getattr(cls, "CHECKED_KEYS", None)
     if checked is not None:
-        return typing.get_type_hints(checked)
-    hints = typing.get_type_hints(cls)
-    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+        return {name: plain_type(kind) for name, kind in checked.__annotations__.items()}
+    return {f.name: plain_type(f.type) for f in dataclasses.fields(cls)}
+
+
+def plain_type(annotation: Any) -> Any:
+    """`annotation` without constraints: `Annotated[int, Limits(gt=0)] | None` is `int | None`."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return plain_type(typing.get_args(annotation)[0])
+    if origin in (Union, types.UnionType, list, dict):
+        args = typing.get_args(annotation)
+        plain = tuple(plain_type(arg) for arg in args)
+        if plain != args and origin in (list, dict):
+            return origin[plain]
+        if plain != args:
+            return functools.reduce(operator.or_, plain)
+    return annotation
 
 
 def unwrap(annotation: Any) -> Any:
@@ -166,7 +184,7 @@ class _Builder:
             data = annotation.normalise(value)
             hints = self.hints.get(annotation)
             if hints is None:
-                hints = self.hints[annotation] = typing.get_type_hints(annotation)
+                hints = self.hints[annotation] = section_fields(annotation)
             return annotation(**{key: self.build(hints[key], item) for key, item in data.items()})
         origin = typing.get_origin(annotation)
         if origin is dict:
