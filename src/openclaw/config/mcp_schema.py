@@ -29,7 +29,7 @@ Milliseconds = Annotated[float, Limits(gt=0)]
 Policy = Literal["ask", "allow", "deny"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class McpToolFilter(Section):
     """MCP tool names or simple `*` globs: `include` offers only those, `exclude` hides those."""
 
@@ -37,7 +37,7 @@ class McpToolFilter(Section):
     exclude: Names | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class McpServer(Section):
     enabled: bool | None = None
     # stdio: a child process spoken to over its stdin and stdout
@@ -63,7 +63,7 @@ class McpServer(Section):
     codex: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class McpConfig(Section):
     servers: dict[str, McpServer] | None = None
     sessionIdleTtlMs: Annotated[float, Limits(ge=0)] | None = None

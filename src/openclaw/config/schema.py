@@ -71,7 +71,7 @@ Price = Annotated[float, Limits(ge=0)]
 GoDuration = Annotated[str, Pattern(r"^-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ModelCost(Section):
     """US dollars per million tokens."""
 
@@ -109,7 +109,7 @@ class _ParamKeys:
     streaming: bool | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ModelParams(Section):
     """Request options of one model (for Ollama: `options` such as `num_ctx`, `temperature`,
     and `keep_alive`); any key is kept, the ones Ollama would refuse are checked."""
@@ -156,14 +156,14 @@ class ModelParams(Section):
         return self.values.get("streaming")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ModelCompat(Section):
     """The original's per-model compatibility flags; `supportsTools: false` marks a chat model."""
 
     supportsTools: bool | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ModelEntry(Section):
     id: NonEmptyText
     name: str | None = None
@@ -198,7 +198,7 @@ def _check_api(value: str) -> str:
     return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class PoolHost(Section):
     """One Ollama host of a pool: requests spread by `weight`; a lower `priority` is used first
     (the next tier only while every host of the better one is down or lacks the model)."""
@@ -208,7 +208,7 @@ class PoolHost(Section):
     priority: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Provider(Section):
     baseUrl: str | None = None
     baseUrls: Annotated[list[str], Limits(min_length=1)] | None = None
@@ -230,20 +230,20 @@ class Provider(Section):
             raise ValueError('a pool of hosts (`baseUrls` / `hosts`) needs `api: "ollama"`')
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Sessions(Section):
     # where conversations are kept: a SQLite file path (the default is <state>/sessions.sqlite)
     # or a postgresql:// URL shared by gateway replicas
     store: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Models(Section):
     mode: Literal["merge", "replace"] | None = None
     providers: dict[str, Provider] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ModelSelection(Section):
     """`primary` first, then each of `fallbacks` in order (`fallback` is read as `fallbacks`)."""
 
@@ -253,7 +253,7 @@ class ModelSelection(Section):
     fallbacks: list[str] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class PerModel(Section):
     """`agents.defaults.models["provider/id"]`: settings for one model, discovered or not."""
 
@@ -262,7 +262,7 @@ class PerModel(Section):
     streaming: bool | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class AgentDefaults(Section):
     model: ModelSelection | None = None
     models: dict[str, PerModel] | None = None
@@ -282,7 +282,7 @@ class AgentDefaults(Section):
         return data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Agents(Section):
     defaults: AgentDefaults | None = None
 
@@ -290,33 +290,33 @@ class Agents(Section):
 Policy = Literal["ask", "allow", "deny"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class ExecTool(Section):
     policy: Policy | None = None
     allow: list[str] | None = None
     timeoutSeconds: Annotated[float, Limits(gt=0)] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class WebFetchTool(Section):
     policy: Policy | None = None
     allow: list[str] | None = None  # internal hosts or networks (CIDR) web_fetch may reach
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Tools(Section):
     exec: ExecTool | None = None
     web_fetch: WebFetchTool | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class GatewayAuth(Section):
     mode: Literal["none", "token", "password", "trusted-proxy"] | None = None
     token: str | None = None
     password: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Gateway(Section):
     port: Annotated[int, Limits(gt=0, lt=65536)] | None = None
     bind: str | None = None  # an address, or the original's loopback | lan | auto | custom
@@ -327,7 +327,7 @@ class Gateway(Section):
     maxConcurrentRequests: PositiveInt | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Config(Section):
     """The whole file. Top-level sections of the original format that this runtime does not read
     are accepted and left alone."""

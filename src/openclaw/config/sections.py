@@ -52,6 +52,18 @@ class Section:
     # writes only the current name (and renames an old key it edits).
     RENAMED_KEYS: ClassVar[dict[str, str]] = {}
 
+    # One comparison and one text form for every section, rather than code generated for
+    # each of them (the sections are declared with eq=False, repr=False: a quicker import).
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and vars(other) == vars(self)
+
+    def __hash__(self) -> int:
+        return hash((type(self), *vars(self).values()))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in vars(self).items())
+        return f"{type(self).__name__}({shown})"
+
     @classmethod
     def normalise(cls, data: Any) -> Any:
         """The section's data as its fields name it; ValueError when it cannot be read."""
