@@ -40,6 +40,7 @@ _RULES = (
     "original_format.py",
     "references.py",
     "load.py",
+    "schema_paths.py",
     "cache.py",
 )
 

@@ -24,11 +24,11 @@ from openclaw.config.load import (
     check_document,
     invalid_config_error,
     read_config_text,
-    schema_at,
 )
 from openclaw.config.lookup import get_value, written_names
 from openclaw.config.paths_expr import Segment, format_path, parse_path
 from openclaw.config.rewrite import remove_from_text, rename_key, set_in_text
+from openclaw.config.schema_paths import schema_at
 from openclaw.errors import ConfigError
 
 __all__ = [

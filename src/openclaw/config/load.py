@@ -16,14 +16,15 @@ import math
 import os
 import re
 import typing
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from openclaw.config.paths_expr import Segment, format_path
 from openclaw.config.schema import Config
-from openclaw.config.sections import build, is_section, section_fields, unwrap, validate
+from openclaw.config.schema_paths import renamed_keys, schema_at
+from openclaw.config.sections import build, is_section, section_fields, validate
 from openclaw.errors import ConfigError
 from openclaw.paths import config_path
 from openclaw.redaction import is_secret_header, looks_like_secret
@@ -43,7 +44,6 @@ __all__ = [
     "read_config_file",
     "read_config_text",
     "referenced_variables",
-    "schema_at",
 ]
 
 _ENV_REF = re.compile(r"(\$?)\$\{([A-Z_][A-Z0-9_]*)\}")
@@ -218,7 +218,7 @@ def check_document(
             result.warnings.append(problem.render(name))
 
     substituted = _substitute(data, _effective_env(data, env), (), missing)
-    for path, old, new in _renamed_keys(substituted, Config, ()):
+    for path, old, new in renamed_keys(substituted, Config, ()):
         result.warnings.append(
             f"{name}:{doc.line_of(path)} {format_path(path)}: `{old}` is the old name of "
             f"`{new}`; it is read as `{new}` (rename it)"
@@ -299,55 +299,6 @@ def _is_env_secret_ref(value: dict[str, Any]) -> bool:
         and isinstance(value.get("id"), str)
         and _ENV_NAME.fullmatch(value["id"]) is not None
     )
-
-
-# --- the schema, walked by key path ------------------------------------------------------------
-
-
-def schema_at(segments: Sequence[Segment]) -> Any:
-    """The type the schema expects at a key path (`Any` inside free-form sections), or None."""
-    annotation: Any = Config
-    for segment in segments:
-        annotation = unwrap(annotation)
-        origin = typing.get_origin(annotation)
-        if annotation is Any:
-            return Any
-        if is_section(annotation) and isinstance(segment, str):
-            name = getattr(annotation, "RENAMED_KEYS", {}).get(segment, segment)
-            found = section_fields(annotation).get(name)
-            if found is None:
-                return None
-            annotation = found
-        elif origin is dict and isinstance(segment, str):
-            annotation = typing.get_args(annotation)[1]
-        elif origin is list and isinstance(segment, int):
-            annotation = typing.get_args(annotation)[0]
-        else:
-            return None
-    return unwrap(annotation)
-
-
-def _renamed_keys(
-    value: Any, annotation: Any, path: tuple[Segment, ...]
-) -> Iterator[tuple[tuple[Segment, ...], str, str]]:
-    annotation = unwrap(annotation)
-    origin = typing.get_origin(annotation)
-    if is_section(annotation) and isinstance(value, dict):
-        renamed: dict[str, str] = getattr(annotation, "RENAMED_KEYS", {})
-        fields = section_fields(annotation)
-        for key, item in value.items():
-            if key in renamed:
-                yield (*path, key), key, renamed[key]
-            name = str(renamed.get(key, key))
-            found = fields.get(name)
-            if found is not None:
-                yield from _renamed_keys(item, found, (*path, key))
-    elif origin is dict and isinstance(value, dict):
-        for key, item in value.items():
-            yield from _renamed_keys(item, typing.get_args(annotation)[1], (*path, key))
-    elif origin is list and isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _renamed_keys(item, typing.get_args(annotation)[0], (*path, index))
 
 
 # --- pydantic errors in plain words ------------------------------------------------------------

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from openclaw.config.cache import cached_form
-from openclaw.config.load import decoded_text, read_config_file, schema_at
+from openclaw.config.load import decoded_text, read_config_file
 from openclaw.config.paths_expr import Segment, format_path, parse_path
+from openclaw.config.schema_paths import schema_at
 from openclaw.errors import NotFoundError
 
 __all__ = ["get_value", "not_set_message", "written_names"]
