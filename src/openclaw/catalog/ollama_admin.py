@@ -105,7 +105,8 @@ async def pull_model(http: HttpClient, base_url: str, name: str) -> AsyncIterato
 
     body = {"model": name, "stream": True}
     try:
-        async with http.session.post(f"{base_url}/api/pull", json=body, timeout=_timeout(None)) as resp:
+        pull = http.session.post(f"{base_url}/api/pull", json=body, timeout=_timeout(None))
+        async with pull as resp:
             if resp.status >= 400:
                 message = _error_text(await resp.text())
                 raise AdminError(f"cannot pull {name} from {base_url}: {message}")
@@ -166,7 +167,8 @@ async def _post(
 
     base_url = url.rsplit("/api/", 1)[0]
     try:
-        async with http.session.request(method, url, json=body, timeout=_timeout(total)) as response:
+        sent = http.session.request(method, url, json=body, timeout=_timeout(total))
+        async with sent as response:
             return response.status, await response.text()
     except (aiohttp.ClientConnectionError, OSError, TimeoutError) as error:
         raise _unreachable(base_url, error) from error

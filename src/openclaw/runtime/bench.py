@@ -115,7 +115,8 @@ async def _ask(
     final: dict[str, Any] = {}
     limits = aiohttp.ClientTimeout(total=timeout, sock_connect=5)
     try:
-        async with http.session.post(f"{model.base_url}/api/chat", json=body, timeout=limits) as response:
+        sent = http.session.post(f"{model.base_url}/api/chat", json=body, timeout=limits)
+        async with sent as response:
             if response.status >= 400:
                 detail = (await response.text())[:300]
                 raise BenchError(f"{model.key}: HTTP {response.status}: {detail}")
