@@ -315,8 +315,9 @@ def test_config_get_on_an_unchanged_file_reads_the_validated_form(config: Path) 
         result: dict[str, Any] = json.loads(done.stdout)
         return result
 
-    parsed = ask()  # never validated: the file is parsed
-    assert parsed["heavy"] == ["json5", "regex"]
+    parsed = ask()  # never validated: parsed; not kept, ${CACHE_TEST_TOKEN} is not set
+    assert parsed["heavy"] == ["json5", "pydantic", "regex"]
+    assert not cache_path(config).exists()
     load_config(config, {"CACHE_TEST_TOKEN": "t"})
     cached = ask()
     assert cached == {**parsed, "heavy": []}
@@ -362,3 +363,25 @@ def test_openclaw_config_get_on_an_unchanged_file_stays_light(
         [sys.executable, "-c", CLI_PROBE], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.stdout.splitlines() == ["${CACHE_TEST_TOKEN}", "exit 0 heavy none"]
+
+
+def test_a_first_config_get_validates_so_the_next_reads_the_validated_form(
+    config: Path, isolated_state: Path
+) -> None:
+    config.write_text(VALID.replace("${CACHE_TEST_TOKEN}", "ollama-local"))
+    env = {**os.environ, "OPENCLAW_STATE_DIR": str(isolated_state)}
+
+    def ask() -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", CLI_PROBE], env=env, capture_output=True, text=True, timeout=60
+        )
+        return done.stdout.splitlines()
+
+    assert ask() == ["ol...al", "exit 0 heavy json5,pydantic,regex,sly"]  # redacted
+    assert ask() == ["ol...al", "exit 0 heavy none"]
+
+
+def test_config_get_answers_for_a_file_with_problems_and_keeps_nothing(config: Path) -> None:
+    config.write_text(INVALID)
+    assert get_value(config, "models.providers.ollama.models[0].params.num_ctx") == "4k"
+    assert not cache_path(config).exists()

@@ -37,6 +37,7 @@ __all__ = [
     "Checked",
     "LoadedConfig",
     "Problem",
+    "check_and_remember",
     "check_document",
     "decoded_text",
     "is_secret_key",
@@ -96,7 +97,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     file = read_config_file(path)
     if file is None:
         return LoadedConfig(path=path, config=Config(), exists=False)
-    from openclaw.config.cache import cached_form, remember
+    from openclaw.config.cache import cached_form
 
     cached = cached_form(file, env)
     config = _from_cached_form(cached.data, env) if cached is not None else None
@@ -104,13 +105,22 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         return LoadedConfig(path=path, config=config, exists=True, warnings=cached.warnings)
     from openclaw.config.document import Document
 
-    checked = check_document(Document.parse(decoded_text(file), path), env)
+    checked = check_and_remember(file, Document.parse(decoded_text(file), path), env)
     if checked.problems or checked.config is None:
         raise invalid_config_error(path, checked.problems)
-    remember(file, checked.data, checked.warnings, referenced_variables(checked.data), env)
     return LoadedConfig(
         path=path, config=checked.config, exists=True, warnings=tuple(checked.warnings)
     )
+
+
+def check_and_remember(file: ConfigFile, doc: Document, env: Mapping[str, str]) -> Checked:
+    """Validate the file; when it is valid, keep its validated form for the next command."""
+    from openclaw.config.cache import remember
+
+    checked = check_document(doc, env)
+    if not checked.problems and checked.config is not None:
+        remember(file, checked.data, checked.warnings, referenced_variables(checked.data), env)
+    return checked
 
 
 def _from_cached_form(data: dict[str, Any], env: Mapping[str, str]) -> Config | None:

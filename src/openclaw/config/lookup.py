@@ -1,21 +1,27 @@
 """`config get`: the value the file has at a key path, as written (`${VAR}` unresolved).
 
 A file unchanged since it last passed validation is answered from its cached form, without a
-JSON5 parser; any other file is parsed. Both answer the same way, including the message for a
-key that is not set.
+JSON5 parser; any other file is parsed, answered, then validated so that the next command
+finds its validated form (a file with problems is still answered). Both answer the same way,
+including the message for a key that is not set.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openclaw.config.cache import cached_form
-from openclaw.config.load import decoded_text, read_config_file
+from openclaw.config.load import check_and_remember, decoded_text, read_config_file
 from openclaw.config.paths_expr import Segment, format_path, parse_path
 from openclaw.config.schema_paths import schema_at
-from openclaw.errors import NotFoundError
+from openclaw.errors import ConfigError, NotFoundError
+
+if TYPE_CHECKING:
+    from openclaw.config.document import Document
 
 __all__ = ["get_value", "not_set_message", "written_names"]
 
@@ -35,6 +41,14 @@ def get_value(config_file: Path, path_expr: str) -> Any:
     from openclaw.config.document import Document
 
     doc = Document.parse(decoded_text(file), config_file)
+    try:
+        return _value_in_document(doc, segments, config_file)
+    finally:  # validated once here, the next command reads the file's validated form
+        with contextlib.suppress(ConfigError):
+            check_and_remember(file, doc, os.environ)
+
+
+def _value_in_document(doc: Document, segments: Sequence[Segment], source: Path) -> Any:
     if not segments:
         return doc.data()
     segments, _ = written_names(lambda part: len(doc.resolve(part)), segments)
@@ -43,7 +57,7 @@ def get_value(config_file: Path, path_expr: str) -> Any:
         found = len(steps)
         node = steps[found - 1].node if found else doc.root
         there = doc.plain(node) if node is not None else {}
-        raise NotFoundError(not_set_message(config_file, segments, found, there))
+        raise NotFoundError(not_set_message(source, segments, found, there))
     return doc.plain(steps[-1].node)
 
 
