@@ -36,12 +36,8 @@ from openclaw.gateway.errors import (
 from openclaw.gateway.faces import FaceKit, face_routes
 from openclaw.gateway.guard import AccessPolicy, Guard
 from openclaw.gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics
-from openclaw.gateway.openai_api import (
-    Completion,
-    embed_request,
-    embeddings_json,
-    parse_chat_request,
-)
+from openclaw.gateway.openai_api import Completion, parse_chat_request
+from openclaw.gateway.openai_embeddings import embed_request, embeddings_json
 from openclaw.gateway.state import Gateway, Runtime, Shutdown
 from openclaw.runtime.health import readiness
 

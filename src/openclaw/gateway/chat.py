@@ -57,7 +57,7 @@ from openclaw.providers.events import (
     UserMessage,
 )
 from openclaw.providers.model import Model
-from openclaw.runtime.fallback import Attempt, FallbackChain, Retry, Switch
+from openclaw.runtime.fallback import Attempt, ChainEvent, FallbackChain, Retry, Switch
 
 if TYPE_CHECKING:
     from openclaw.agent.store import Store
@@ -108,9 +108,10 @@ class ChatRun:
         self,
         gateway: Gateway,
         model: Model,
-        source: AsyncIterator[ChatEvent],
+        source: AsyncIterator[ChatEvent | ChainEvent],
         started: float,
         abort: asyncio.Event | None = None,
+        chain: FallbackChain | None = None,
     ) -> None:
         self.gateway = gateway
         self.model = model  # the first model asked
@@ -121,6 +122,7 @@ class ChatRun:
         self._source = source
         self._abort = abort
         self._started = started
+        self._chain = chain  # a plain chain's events are its own: Done and Error are turned here
 
     def abort(self, reason: str) -> None:
         if not self.reason:
@@ -129,7 +131,8 @@ class ChatRun:
             self._abort.set()
 
     async def events(self) -> AsyncGenerator[ChatEvent, None]:
-        """The run's events, measured on the way through."""
+        """The run's events, measured on the way through (a chain's `Done` and `Error` as
+        `Answered` and `Failed`)."""
         metrics = self.gateway.metrics
         first: float | None = None
         model = self.model.key
@@ -142,10 +145,17 @@ class ChatRun:
                     case TextDelta() | ThinkingDelta() | ToolCallEvent() if first is None:
                         first = time.perf_counter() - self._started
                         metrics.waiting.end(waiting)
+                    case Start() | Compacted():  # a plain chain is not prepared: never compacts
+                        continue
                     case Switch(failed=failed, next=following):
                         metrics.fallbacks.labels(failed, following).inc()
                         model = following
                         metrics.waiting.switch(waiting, model)
+                    case Done(message=message):
+                        event = final = Answered(message, self._attempts())
+                        model = message.model or model
+                    case Error(kind=kind, message=message):
+                        event = final = Failed(kind, message, self._attempts())
                     case Answered(message=message):
                         final = event
                         model = message.model or model
@@ -157,6 +167,9 @@ class ChatRun:
             metrics.stream_ended()
             self.ttft, self.answered_by = first, model
             self._record(model, first, final)
+
+    def _attempts(self) -> tuple[Attempt, ...]:
+        return tuple(self._chain.attempts) if self._chain is not None else ()
 
     def _record(self, model: str, first: float | None, final: Answered | Failed | None) -> None:
         gateway = self.gateway
@@ -193,8 +206,8 @@ async def start_chat(gateway: Gateway, request: ChatRequest, started: float) -> 
         abort = asyncio.Event()
         model, events = _agent_run(gateway, request, abort)
         return ChatRun(gateway, model, events, started, abort)
-    model, events = await _model_run(gateway, request)
-    return ChatRun(gateway, model, events, started)
+    model, chain = await _model_run(gateway, request)
+    return ChatRun(gateway, model, chain.run(request.context), started, chain=chain)
 
 
 def _client_runs_tools(context: Context) -> bool:
@@ -250,9 +263,7 @@ async def _resolve(gateway: Gateway, ref: str) -> Model:
     return model
 
 
-async def _model_run(
-    gateway: Gateway, request: ChatRequest
-) -> tuple[Model, AsyncIterator[ChatEvent]]:
+async def _model_run(gateway: Gateway, request: ChatRequest) -> tuple[Model, FallbackChain]:
     from openclaw.runtime.selection import chain_models, options_factory
 
     runtime = gateway.runtime
@@ -281,7 +292,7 @@ async def _model_run(
         cooldowns=runtime.cooldowns.for_request(),
         calibration=runtime.calibration,
     )
-    return model, _chain_events(chain, request.context)
+    return model, chain
 
 
 def _fallbacks(catalog: Catalog, model: Model) -> list[Model]:
@@ -292,19 +303,6 @@ def _fallbacks(catalog: Catalog, model: Model) -> list[Model]:
     if model not in chain:
         return []
     return [m for m in chain if m != model and catalog.providers[m.provider].available]
-
-
-async def _chain_events(chain: FallbackChain, context: Context) -> AsyncIterator[ChatEvent]:
-    async for event in chain.run(context):
-        match event:
-            case Start() | Compacted():  # a plain chain is not prepared, so never compacts
-                continue
-            case Done(message=message):
-                yield Answered(message, tuple(chain.attempts))
-            case Error(kind=kind, message=message):
-                yield Failed(kind, message, tuple(chain.attempts))
-            case _:
-                yield event
 
 
 # --- the agent ------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from openclaw.catalog.catalog import Catalog
 from openclaw.gateway.chat import AGENT_MODEL, ChatRun
+from openclaw.gateway.encoding import compact, string
 from openclaw.gateway.errors import ApiError, InvalidRequest
 from openclaw.gateway.faces import FaceKit, model_name
 from openclaw.gateway.openai_api import ChatRequest
@@ -266,9 +267,7 @@ class OllamaAnswer:
 
     def _line(self, data: dict[str, Any]) -> bytes:
         head = {"model": self._name, "created_at": _now()}
-        return (
-            json.dumps({**head, **data}, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-        )
+        return f"{compact({**head, **data})}\n".encode()
 
     def _call(self, call: ToolCall) -> dict[str, Any]:
         index = self.calls_sent
@@ -292,11 +291,24 @@ class OllamaAnswer:
     def role(self) -> bytes:
         return b""
 
+    def _delta(self, content: str, thinking: str) -> bytes:
+        """`_line` for a text or thinking delta: only the texts and the time are encoded."""
+        head = f'{{"model":{string(self._name)},"created_at":{string(_now())},'
+        if self.generate:
+            part = f'"response":{string(content)}'
+        else:
+            part = f'"message":{{"role":"assistant","content":{string(content)}'
+        if thinking:
+            part += f',"thinking":{string(thinking)}'
+        if not self.generate:
+            part += "}"
+        return f'{head}{part},"done":false}}\n'.encode()
+
     def text(self, text: str) -> bytes:
-        return self._line({**self._part(text), "done": False})
+        return self._delta(text, "")
 
     def thinking(self, text: str) -> bytes:
-        return self._line({**self._part(thinking=text), "done": False})
+        return self._delta("", text)
 
     def tool_call(self, call: ToolCall) -> bytes:
         if self.generate:
