@@ -34,7 +34,6 @@ from openclaw.agent.events import (
     TurnStart,
 )
 from openclaw.agent.store import store_errors
-from openclaw.catalog.catalog import Catalog
 from openclaw.catalog.model import ModelRef
 from openclaw.errors import UserError
 from openclaw.gateway.activity import FinishedRequest
@@ -61,6 +60,8 @@ from openclaw.runtime.fallback import Attempt, ChainEvent, FallbackChain, Retry,
 
 if TYPE_CHECKING:
     from openclaw.agent.store import Store
+    from openclaw.gateway.generation import Generation
+    from openclaw.runtime.tokens import Calibration
 
 __all__ = ["AGENT_MODEL", "Answered", "ChatEvent", "ChatRun", "Failed", "start_chat"]
 
@@ -264,30 +265,27 @@ async def _resolve(gateway: Gateway, ref: str) -> Model:
 
 
 async def _model_run(gateway: Gateway, request: ChatRequest) -> tuple[Model, FallbackChain]:
-    from openclaw.runtime.selection import chain_models, options_factory
-
     runtime = gateway.runtime
     if request.model == AGENT_MODEL:
-        try:
-            models = chain_models(runtime.catalog.current)
-        except UserError as error:
-            raise Unavailable(str(error), code="no_model_available") from None
+        generation = gateway.generation()
+        if not generation.agent_chain:
+            raise Unavailable(generation.agent_problem, code="no_model_available")
+        models = generation.agent_chain
         model = models[0]
     else:
         model = await _resolve(gateway, request.model)
-        models = [model, *_fallbacks(runtime.catalog.current, model)]
+        generation = gateway.generation()  # of the catalog the model was found in
+        models = [model, *generation.fallbacks(model)]
     if request.context.tools and not model.tools:
         raise InvalidRequest(
             f"{model.key} does not take tools (a chat-only model):"
             " send the request without `tools`, or to another model",
             param="tools",
         )
-    base = options_factory(runtime.catalog.current, runtime.config, request.thinking)
-    options = _with_request(base, request, None)
     chain = FallbackChain(
         models,
         runtime.http,
-        options,
+        _model_options(generation, request, runtime.calibration),
         stream_for=runtime.routing(),
         cooldowns=runtime.cooldowns.for_request(),
         calibration=runtime.calibration,
@@ -295,14 +293,23 @@ async def _model_run(gateway: Gateway, request: ChatRequest) -> tuple[Model, Fal
     return model, chain
 
 
-def _fallbacks(catalog: Catalog, model: Model) -> list[Model]:
-    """The configured fallbacks behind a model the client named, when it is the configured
-    primary or one of its fallbacks (a model outside the chain answers alone)."""
-    selection = catalog.selection()
-    chain = [m for m in (selection.primary, *selection.fallbacks) if m is not None]
-    if model not in chain:
-        return []
-    return [m for m in chain if m != model and catalog.providers[m.provider].available]
+def _model_options(
+    generation: Generation, request: ChatRequest, calibration: Calibration
+) -> Callable[[Model], StreamOptions]:
+    """The stream options for each model of the chain, made in one go."""
+
+    def options_for(model: Model) -> StreamOptions:
+        return StreamOptions(
+            api_key=generation.keys.get(model.provider),
+            thinking=request.thinking,
+            temperature=request.temperature,
+            max_tokens=request.max_tokens,
+            context_cap=generation.context_cap,
+            token_ratio=calibration.ratio(model.key),
+            sampling=request.sampling,
+        )
+
+    return options_for
 
 
 # --- the agent ------------------------------------------------------------------------------
