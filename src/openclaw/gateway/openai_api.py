@@ -367,17 +367,10 @@ class Completion:
     def model(self, model: str) -> None:
         """The model named in the chunks from now on; the bytes around a delta are kept."""
         self._model = model
-        head = compact(
-            {
-                "id": self.id,
-                "object": "chat.completion.chunk",
-                "created": self.created,
-                "model": model,
-            }
-        )
-        self._open = f'data: {head[:-1]},"choices":[{{"index":0,"delta":{{'
-        usage = ',"usage":null' if self.include_usage else ""
-        self._close = f'}},"logprobs":null,"finish_reason":null}}]{usage}}}\n\n'
+        head = f'"id":{string(self.id)},"object":"chat.completion.chunk","created":{self.created}'
+        self._open = f'data: {{{head},"model":{string(model)},"choices":[{{"index":0,"delta":{{'
+        self._usage = ',"usage":null' if self.include_usage else ""
+        self._close = f'}},"logprobs":null,"finish_reason":null}}]{self._usage}}}\n\n'
 
     def whole(self, message: AssistantMessage) -> dict[str, Any]:
         """The non-streamed answer."""
@@ -429,7 +422,7 @@ class Completion:
         return sse(data)
 
     def role(self) -> bytes:
-        return self._chunk({"role": "assistant", "content": ""})
+        return f'{self._open}"role":"assistant","content":""{self._close}'.encode()
 
     def text(self, text: str) -> bytes:
         return f'{self._open}"content":{string(text)}{self._close}'.encode()
@@ -445,7 +438,8 @@ class Completion:
     def finish(self, message: AssistantMessage) -> bytes:
         """The last chunk (with `finish_reason`), the usage chunk when asked for, `[DONE]`."""
         reason = finish_reason(message.stop_reason, bool(message.tool_calls) or self.calls_sent > 0)
-        out = self._chunk({}, reason)
+        last = f'}},"logprobs":null,"finish_reason":{string(reason)}}}]{self._usage}}}\n\n'
+        out = f"{self._open}{last}".encode()
         if self.include_usage:
             out += sse(
                 {
