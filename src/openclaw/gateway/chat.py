@@ -143,9 +143,10 @@ class ChatRun:
         try:
             async for event in self._source:
                 match event:
-                    case TextDelta() | ThinkingDelta() | ToolCallEvent() if first is None:
-                        first = time.perf_counter() - self._started
-                        metrics.waiting.end(waiting)
+                    case TextDelta() | ThinkingDelta() | ToolCallEvent():
+                        if first is None:
+                            first = time.perf_counter() - self._started
+                            metrics.waiting.end(waiting)
                     case Start() | Compacted():  # a plain chain is not prepared: never compacts
                         continue
                     case Switch(failed=failed, next=following):
