@@ -34,6 +34,8 @@ class OllamaAnswer:
         self._name = client_names(model)
         self.generate = generate
         self.started = time.perf_counter()
+        self._second = 0  # the second `_time` formatted last, and how
+        self._second_text = ""
         self.calls_sent = 0
 
     @property
@@ -85,9 +87,18 @@ class OllamaAnswer:
     def role(self) -> bytes:
         return b""
 
+    def _time(self) -> str:
+        """`now()` for a delta: the date and time to the second are formatted once a second."""
+        moment = time.time()
+        second = int(moment)
+        if second != self._second:
+            self._second = second
+            self._second_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{self._second_text}.{int((moment - second) * 1e6):06d}Z"
+
     def _delta(self, content: str, thinking: str) -> bytes:
         """`_line` for a text or thinking delta: only the texts and the time are encoded."""
-        head = f'{{"model":{string(self._name)},"created_at":{string(now())},'
+        head = f'{{"model":{string(self._name)},"created_at":"{self._time()}",'
         if self.generate:
             part = f'"response":{string(content)}'
         else:
