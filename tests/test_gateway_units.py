@@ -281,7 +281,9 @@ def test_what_requests_share_is_kept_until_the_catalog_or_config_is_replaced() -
     assert rebuilt is not first
     reloaded = generations.of(rebuilt.catalog, other_config)
     assert reloaded is not rebuilt and reloaded.config is other_config
-    assert reloaded.agent_chain == [] and "no model is available" in reloaded.agent_problem
+    models, problem = reloaded.agent_chain()
+    assert models == [] and "no model is available" in problem
+    assert reloaded.agent_chain() is reloaded.agent_chain()  # worked out once
 
 
 def test_names_remembered_per_generation_are_bounded() -> None:

@@ -269,9 +269,9 @@ async def _model_run(gateway: Gateway, request: ChatRequest) -> tuple[Model, Fal
     runtime = gateway.runtime
     if request.model == AGENT_MODEL:
         generation = gateway.generation()
-        if not generation.agent_chain:
-            raise Unavailable(generation.agent_problem, code="no_model_available")
-        models = generation.agent_chain
+        models, problem = generation.agent_chain()
+        if not models:
+            raise Unavailable(problem, code="no_model_available")
         model = models[0]
     else:
         model = await _resolve(gateway, request.model)

@@ -25,7 +25,7 @@ MEMO_LIMIT = 1024  # names remembered per generation (clients choose them: bound
 
 class Generation:
     def __init__(self, catalog: Catalog, config: Config) -> None:
-        from openclaw.runtime.selection import DEFAULT_CONTEXT_CAP, chain_models
+        from openclaw.runtime.selection import DEFAULT_CONTEXT_CAP
 
         self.catalog = catalog
         self.config = config
@@ -35,14 +35,20 @@ class Generation:
         }
         selection = catalog.selection()
         self.configured = [m for m in (selection.primary, *selection.fallbacks) if m is not None]
-        self.agent_chain: list[Model] = []
-        self.agent_problem = ""  # why `openclaw` has no model to try, when it has none
-        try:
-            self.agent_chain = chain_models(catalog)
-        except UserError as error:
-            self.agent_problem = str(error)
+        self._agent: tuple[list[Model], str] | None = None
         self.model_keys: dict[str, str | None] = {}  # a name as a client sent it -> its key
         self.client_names: dict[str, str] = {}  # a key -> the name clients know it by
+
+    def agent_chain(self) -> tuple[list[Model], str]:
+        """The models `openclaw` tries (`chain_models`), or none and why, worked out once."""
+        if self._agent is None:
+            from openclaw.runtime.selection import chain_models
+
+            try:
+                self._agent = (chain_models(self.catalog), "")
+            except UserError as error:
+                self._agent = ([], str(error))
+        return self._agent
 
     def fallbacks(self, model: Model) -> list[Model]:
         """The configured fallbacks behind a model the client named, when it is the configured
