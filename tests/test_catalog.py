@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from openclaw.auth import add_profile
@@ -13,13 +12,14 @@ from openclaw.catalog.catalog import Catalog, build_catalog
 from openclaw.catalog.model import ModelRef
 from openclaw.config.schema import Config
 from openclaw.errors import NotFoundError, UserError
+from openclaw.http import open_http
 from tests.fakes.ollama_server import FakeModel, OllamaEmulator
 
 
 async def catalog_for(
     data: dict[str, Any], env: dict[str, str], state: Path, discover: bool = True
 ) -> Catalog:
-    async with aiohttp.ClientSession() as http:
+    async with open_http() as http:
         return await build_catalog(Config.model_validate(data), env, state, http, discover=discover)
 
 

@@ -54,7 +54,7 @@ from openclaw.providers.model import Cost, Model
 from openclaw.providers.registry import normalized_base_url
 
 if TYPE_CHECKING:
-    import aiohttp
+    from openclaw.providers.http_client import HttpClient
 
 __all__ = ["Catalog", "ProviderStatus", "Selection", "build_catalog", "show_cache_path"]
 
@@ -339,7 +339,7 @@ async def build_catalog(
     config: Config,
     env: Mapping[str, str],
     state: Path,
-    http: aiohttp.ClientSession,
+    http: HttpClient,
     *,
     discover: bool = True,
 ) -> Catalog:

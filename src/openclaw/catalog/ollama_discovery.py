@@ -34,6 +34,8 @@ from openclaw.providers.model import Cost, Model
 if TYPE_CHECKING:
     import aiohttp
 
+    from openclaw.providers.http_client import HttpClient
+
 __all__ = [
     "DEFAULT_CONTEXT_WINDOW",
     "DiscoveryResult",
@@ -216,9 +218,7 @@ def _version_tuple(version: str) -> tuple[int, ...] | None:
     return tuple(int(part) for part in match.groups()) if match else None
 
 
-async def _server_version(
-    http: aiohttp.ClientSession, base_url: str, timeout: aiohttp.ClientTimeout
-) -> str:
+async def _server_version(http: HttpClient, base_url: str, timeout: aiohttp.ClientTimeout) -> str:
     import aiohttp
 
     try:
@@ -229,13 +229,13 @@ async def _server_version(
 
 
 async def _get_json(
-    http: aiohttp.ClientSession,
+    http: HttpClient,
     method: str,
     url: str,
     timeout: aiohttp.ClientTimeout,
     body: dict[str, Any] | None = None,
 ) -> Any:
-    async with http.request(method, url, json=body, timeout=timeout) as response:
+    async with http.session.request(method, url, json=body, timeout=timeout) as response:
         if response.status >= 400:
             text = (await response.text())[:300]
             with contextlib.suppress(ValueError, AttributeError):
@@ -251,7 +251,7 @@ class _HTTPStatusError(Exception):
 
 
 async def discover_ollama_models(
-    http: aiohttp.ClientSession,
+    http: HttpClient,
     base_url: str,
     *,
     provider: str = "ollama",
@@ -359,7 +359,7 @@ def _unreachable(
 
 
 async def list_loaded_models(
-    http: aiohttp.ClientSession, base_url: str, connect_timeout: float = 1.0
+    http: HttpClient, base_url: str, connect_timeout: float = 1.0
 ) -> tuple[bool, str, list[dict[str, Any]]]:
     """`GET /api/ps`: (reachable, error, the loaded models with size, VRAM, context, expiry)."""
     import aiohttp
@@ -388,9 +388,7 @@ async def list_loaded_models(
 LoadedModels = dict[str, tuple[str, bool, str, list[dict[str, Any]]]]
 
 
-async def loaded_models_by_host(
-    http: aiohttp.ClientSession, hosts: Mapping[str, str]
-) -> LoadedModels:
+async def loaded_models_by_host(http: HttpClient, hosts: Mapping[str, str]) -> LoadedModels:
     """`/api/ps` of every Ollama host (provider id -> base URL), in parallel."""
     answers = await asyncio.gather(*(list_loaded_models(http, url) for url in hosts.values()))
     return {

@@ -21,7 +21,7 @@ from openclaw.config.schema import Provider
 from openclaw.providers.model import Model
 
 if TYPE_CHECKING:
-    import aiohttp
+    from openclaw.providers.http_client import HttpClient
 
 __all__ = ["Pool", "PoolHost", "discover_pool", "pool_hosts"]
 
@@ -68,7 +68,7 @@ def pool_hosts(provider: Provider) -> tuple[PoolHost, ...]:
 
 
 async def discover_pool(
-    http: aiohttp.ClientSession,
+    http: HttpClient,
     provider_id: str,
     provider: Provider,
     listed: tuple[Model, ...],

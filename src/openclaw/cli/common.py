@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from openclaw.paths import state_dir
 
 if TYPE_CHECKING:
-    import aiohttp
-
     from openclaw.catalog.catalog import Catalog
     from openclaw.config import LoadedConfig
+    from openclaw.providers.http_client import HttpClient
 
 __all__ = ["Setup", "run_async", "with_catalog"]
 
@@ -27,7 +26,7 @@ class Setup:
     loaded: LoadedConfig
     state: Path
     env: dict[str, str]
-    http: aiohttp.ClientSession
+    http: HttpClient
     catalog: Catalog
 
 

@@ -20,7 +20,7 @@ from openclaw.providers.events import Context, StreamEvent, StreamOptions
 from openclaw.providers.model import Model
 
 if TYPE_CHECKING:
-    import aiohttp
+    from openclaw.providers.http_client import HttpClient
 
 __all__ = ["API_MODULES", "StreamFn", "get_stream", "normalized_base_url"]
 
@@ -37,7 +37,7 @@ class StreamFn(Protocol):
         model: Model,
         context: Context,
         options: StreamOptions,
-        http: aiohttp.ClientSession,
+        http: HttpClient,
     ) -> AsyncIterator[StreamEvent]: ...
 
 
