@@ -1,7 +1,7 @@
 """Added time to first token through each gateway face, against the same emulator, compared
 with going straight to the emulator and with LiteLLM's proxy, in the same run.
 
-    python benchmarks/bench_faces.py                     # N = 1, 10, 100; 3 rounds each
+    python benchmarks/bench_faces.py                     # N = 1, 10, 100; 5 rounds each
     python benchmarks/bench_faces.py --streams 1 10 --rounds 5 --no-litellm --json
 
 Processes: the Ollama emulator (from bench_gateway.py), `openclaw gateway run` discovering it, and
