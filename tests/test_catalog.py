@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from openclaw.auth import add_profile
@@ -19,8 +19,8 @@ from tests.fakes.ollama_server import FakeModel, OllamaEmulator
 async def catalog_for(
     data: dict[str, Any], env: dict[str, str], state: Path, discover: bool = True
 ) -> Catalog:
-    async with aiohttp.ClientSession() as http:
-        return await build_catalog(Config.model_validate(data), env, state, http, discover=discover)
+    config = Config.model_validate(data)
+    return await asyncio.to_thread(build_catalog, config, env, state, discover=discover)
 
 
 def tools_models(emu: OllamaEmulator) -> None:

@@ -1,8 +1,12 @@
-"""What most commands do first: read the config, open the HTTP client, build the catalog."""
+"""What most commands do first: read the config, build the catalog, open the HTTP client.
+
+Two ways in: `catalog_setup()` for a command that only reads the catalog (`models list`,
+`models status`: no event loop, no aiohttp), and `with_catalog(action)` for one that talks to
+models (the agent, chat, pull...), which adds the process's aiohttp client.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -17,33 +21,49 @@ if TYPE_CHECKING:
     from openclaw.catalog.catalog import Catalog
     from openclaw.config import LoadedConfig
 
-__all__ = ["Setup", "run_async", "with_catalog"]
+__all__ = ["CatalogSetup", "Setup", "catalog_setup", "run_async", "with_catalog"]
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
-class Setup:
+class CatalogSetup:
     loaded: LoadedConfig
     state: Path
     env: dict[str, str]
-    http: aiohttp.ClientSession
     catalog: Catalog
 
 
+@dataclass(frozen=True, slots=True)
+class Setup(CatalogSetup):
+    http: aiohttp.ClientSession
+
+
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
     return asyncio.run(coro)
 
 
-async def with_catalog(action: Callable[[Setup], Awaitable[T]], *, discover: bool = True) -> T:
-    """Load the config, open the HTTP client and build the catalog, then run `action`."""
+def catalog_setup(*, discover: bool = True) -> CatalogSetup:
+    """Load the config and build the catalog (Ollama discovery included), without an event loop."""
     from openclaw.catalog.catalog import build_catalog
     from openclaw.config import load_config
-    from openclaw.http import open_http
 
     loaded = load_config()
     env = dict(os.environ)
     state = state_dir(env)
+    catalog = build_catalog(loaded.config, env, state, discover=discover)
+    return CatalogSetup(loaded, state, env, catalog)
+
+
+async def with_catalog(action: Callable[[Setup], Awaitable[T]], *, discover: bool = True) -> T:
+    """Load the config, build the catalog and open the HTTP client, then run `action`."""
+    import asyncio
+
+    from openclaw.http import open_http
+
+    base = await asyncio.to_thread(catalog_setup, discover=discover)
     async with open_http() as http:
-        catalog = await build_catalog(loaded.config, env, state, http, discover=discover)
-        return await action(Setup(loaded, state, env, http, catalog))
+        setup = Setup(base.loaded, base.state, base.env, base.catalog, http)
+        return await action(setup)
