@@ -87,6 +87,7 @@ class _Answer:
         self.messages = 0
         self.headers_done = False
         self.framed = False  # Content-Length or Transfer-Encoding: else the body ends at EOF
+        self.closing = False  # `Connection: close`
         self.complete = False
 
     def on_message_begin(self) -> None:
@@ -97,8 +98,11 @@ class _Answer:
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.head_size += len(name) + len(value) + 4
-        if name.lower() in (b"content-length", b"transfer-encoding"):
+        name = name.lower()
+        if name in (b"content-length", b"transfer-encoding"):
             self.framed = True
+        elif name == b"connection" and b"close" in value.lower():
+            self.closing = True
 
     def on_headers_complete(self) -> None:
         self.headers_done = True
@@ -270,7 +274,9 @@ class Connection:
             except httptools.HttpParserError as error:
                 raise BadResponse("the server sent a malformed HTTP response") from error
             answer.check_size()
-        keep = answer.complete and answer.messages == 1 and parser.should_keep_alive()
+        # (llhttp forgets its keep-alive flag once the message is complete: judged here)
+        keep = answer.complete and answer.messages == 1 and not answer.closing
+        keep = keep and parser.get_http_version() == "1.1"
         return parser.get_status_code(), answer, keep
 
 
