@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +142,8 @@ class Catalog:
                 f"`{text}` is not a model reference: write it as provider/model,"
                 f" here `{guess}`{known}"
             )
+        from difflib import get_close_matches  # only for a reference that names nothing
+
         keys = [m.key for m in (*self.models, *self.chat_only)]
         close = get_close_matches(text, keys, n=3, cutoff=0.5)
         hint = f" Closest known: {', '.join(close)}." if close else ""
