@@ -110,6 +110,18 @@ async def test_cloud_providers_need_their_key(tmp_path: Path) -> None:
     assert {m.provider for m in keyed.available()} == {"anthropic"}
 
 
+async def test_built_in_models_read_as_the_config_would_read_them(tmp_path: Path) -> None:
+    """The built-in list is read without validation; a provider entry without `models` reads
+    the same list through the config's model entries: both must give the same records."""
+    plain = await catalog_for({}, {}, tmp_path)
+    listed = {"anthropic": {}, "openai": {}}
+    validated = await catalog_for({"models": {"providers": listed}}, {}, tmp_path)
+    assert [p.origin for p in validated.providers.values()] == ["explicit", "explicit"]
+    assert len(plain.models) == len(validated.models) == 13
+    for a, b in zip(plain.models, validated.models, strict=True):
+        assert repr(a) == repr(b)  # every field, params and headers included, floats as floats
+
+
 async def test_mixed_strategy_seed(ollama: OllamaEmulator, tmp_path: Path) -> None:
     config = {
         "models": {"providers": {

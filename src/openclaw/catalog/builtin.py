@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BuiltinProvider", "builtin_providers"]
+from openclaw.providers.model import Cost, Model
+
+__all__ = ["BuiltinProvider", "builtin_model", "builtin_providers"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,3 +32,21 @@ def builtin_providers() -> dict[str, BuiltinProvider]:
         pid: BuiltinProvider(pid, p["api"], p["baseUrl"], p["envVar"], tuple(p["models"]))
         for pid, p in data.items()
     }
+
+
+def builtin_model(provider: BuiltinProvider, entry: dict[str, Any]) -> Model:
+    """One built-in model as the catalog holds it. The list is this package's own data, read as
+    it is without the config's validation (a test checks that both readings agree)."""
+    cost = entry.get("cost") or {}
+    return Model(
+        provider=provider.id,
+        id=entry["id"],
+        api=provider.api,
+        base_url=provider.base_url,
+        name=entry.get("name") or entry["id"],
+        reasoning=bool(entry.get("reasoning")),
+        input=tuple(entry.get("input") or ("text",)),
+        context_window=int(entry["contextWindow"]),
+        max_tokens=int(entry["maxTokens"]),
+        cost=Cost(*(float(cost.get(k, 0)) for k in ("input", "output", "cacheRead", "cacheWrite"))),
+    )

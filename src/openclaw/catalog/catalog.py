@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from openclaw.auth import ApiKey, has_profile, resolve_api_key
-from openclaw.catalog.builtin import BuiltinProvider, builtin_providers
+from openclaw.catalog.builtin import BuiltinProvider, builtin_model, builtin_providers
 from openclaw.catalog.model import ModelRef
 from openclaw.catalog.ollama_admin import with_keep_alive
 from openclaw.catalog.ollama_discovery import (
@@ -325,12 +325,7 @@ def _builtin_provider(
     status = ProviderStatus(
         pid, builtin.api, builtin.base_url, "builtin", key, key is not None, False, note=note
     )
-    empty = Provider()
-    models = [
-        _model_from_entry(pid, builtin.api, builtin.base_url, empty, m, False)
-        for m in builtin.models
-    ]
-    return status, models
+    return status, [builtin_model(builtin, m) for m in builtin.models]
 
 
 def build_catalog(
