@@ -213,3 +213,32 @@ def test_reading_the_catalog_imports_no_event_loop_or_ssl(
     }
     assert "openclaw.plain_http" in imported
     assert sorted(imported & set(LIGHT)) == []
+
+
+def test_run_each_keeps_order_bounds_workers_and_raises_the_failure() -> None:
+    from openclaw.catalog.parallel import run_each
+
+    done = run_each(list(range(20)), lambda item, worker: (item * 2, worker), 3)
+    assert [value for value, _ in done] == [i * 2 for i in range(20)]
+    assert {worker for _, worker in done} <= {0, 1, 2}
+
+    def fails_on_seven(item: int, worker: int) -> int:
+        if item == 7:
+            raise ValueError("seven")
+        return item
+
+    with pytest.raises(ValueError, match="seven"):
+        run_each(list(range(20)), fails_on_seven, 4)
+    assert run_each([], fails_on_seven, 4) == []
+
+
+def test_a_host_name_is_looked_up_and_an_address_is_not() -> None:
+    with raw_server(answers("200 OK", b'{"version":"0.32.15"}')) as url:
+        by_name = url.replace("127.0.0.1", "localhost")
+        with Connection(by_name) as named, Connection(url) as literal:
+            assert named.request_json("GET", "/api/version") == {"version": "0.32.15"}
+            assert literal.request_json("GET", "/api/version") == {"version": "0.32.15"}
+    with pytest.raises(ValueError, match="not an http"):
+        Connection("ftp://127.0.0.1:21")
+    with pytest.raises(ValueError, match="control characters"):
+        Connection("http://127.0.0.1:11434/a\r\nX-Injected: 1")

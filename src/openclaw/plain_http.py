@@ -227,11 +227,8 @@ class Connection:
 
     def _connect(self, deadline: float) -> socket.socket:
         limit = min(self.connect_timeout, max(deadline - time.monotonic(), 0.001))
-        # An ASCII name as bytes: as a str, getaddrinfo loads the IDNA codec (~4 ms) for nothing.
-        # (create_connection hands the host to getaddrinfo, which takes bytes; typeshed says str.)
-        host: str | bytes = self.host.encode() if self.host.isascii() else self.host
         try:
-            sock = socket.create_connection((host, self.port), timeout=limit)  # type: ignore[arg-type]
+            sock = _open_socket(self.host, self.port, limit)
         except TimeoutError:
             raise RequestTimeout(self.connect_timeout, connecting=True) from None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -281,6 +278,25 @@ class Connection:
         keep = answer.complete and answer.messages == 1 and not answer.closing
         keep = keep and parser.get_http_version() == "1.1"
         return parser.get_status_code(), answer, keep
+
+
+def _open_socket(host: str, port: int, timeout: float) -> socket.socket:
+    """A connected socket. An IP address (127.0.0.1, a LAN address) needs no name lookup, and
+    skipping it spares loading the IDNA codec that `getaddrinfo` loads for a name (~4 ms)."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+        except OSError:
+            continue
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect((host, port))
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+    return socket.create_connection((host, port), timeout=timeout)
 
 
 def failure_detail(error: BaseException) -> str:

@@ -61,7 +61,7 @@ def run_each(
         try:
             while (index := take()) is not None:
                 results[index] = work(items[index], number)
-        except BaseException as error:
+        except Exception as error:  # Ctrl-C in this thread is not waited on: it ends the command
             with lock:
                 failures.append(error)
 
