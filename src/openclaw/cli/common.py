@@ -1,8 +1,10 @@
 """What most commands do first: read the config, build the catalog, open the HTTP client.
 
 Two ways in: `catalog_setup()` for a command that only reads the catalog (`models list`,
-`models status`: no event loop, no aiohttp), and `with_catalog(action)` for one that talks to
-models (the agent, chat, pull...), which adds the process's aiohttp client.
+`models status`: no event loop, no aiohttp), and `run_async(with_catalog(action))` for one that
+talks to models (the agent, chat, pull...), which adds the process's aiohttp client. Both build
+the catalog without an event loop; the gateway, which has one, builds it through
+`asyncio.to_thread`.
 """
 
 from __future__ import annotations
@@ -57,13 +59,18 @@ def catalog_setup(*, discover: bool = True) -> CatalogSetup:
     return CatalogSetup(loaded, state, env, catalog)
 
 
-async def with_catalog(action: Callable[[Setup], Awaitable[T]], *, discover: bool = True) -> T:
-    """Load the config, build the catalog and open the HTTP client, then run `action`."""
-    import asyncio
+def with_catalog(
+    action: Callable[[Setup], Awaitable[T]], *, discover: bool = True
+) -> Coroutine[Any, Any, T]:
+    """Load the config and build the catalog now, before any event loop runs (Ctrl-C during
+    discovery ends the command at once); the coroutine returned opens the HTTP client and runs
+    `action`: `run_async(with_catalog(action))`."""
+    base = catalog_setup(discover=discover)
 
-    from openclaw.http import open_http
+    async def run() -> T:
+        from openclaw.http import open_http
 
-    base = await asyncio.to_thread(catalog_setup, discover=discover)
-    async with open_http() as http:
-        setup = Setup(base.loaded, base.state, base.env, base.catalog, http)
-        return await action(setup)
+        async with open_http() as http:
+            return await action(Setup(base.loaded, base.state, base.env, base.catalog, http))
+
+    return run()
