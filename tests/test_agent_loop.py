@@ -22,6 +22,7 @@ from openclaw.agent.loop import Agent
 from openclaw.agent.sessions import SessionStore
 from openclaw.agent.tools import builtin_tools
 from openclaw.agent.tools.base import ExecPolicy, ToolContext
+from openclaw.http import open_http
 from openclaw.providers.events import StreamOptions, TextDelta
 from openclaw.providers.model import Model
 from tests.fakes.ollama_server import ChatReply, FakeModel, OllamaEmulator
@@ -49,7 +50,7 @@ async def collect(agent: Agent, text: str, stop_on: type | None = None) -> list[
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    async with open_http() as session:
         yield session
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
 import pytest
 
+from openclaw.http import open_http
 from openclaw.providers import anthropic_messages as provider
 from openclaw.providers.events import (
     AssistantMessage,
@@ -41,7 +41,7 @@ def claude(emu: AnthropicEmulator, **kw: Any) -> Model:
 
 
 async def run(model: Model, context: Context, options: StreamOptions = KEY) -> list[StreamEvent]:
-    async with aiohttp.ClientSession() as http:
+    async with open_http() as http:
         return [e async for e in provider.stream(model, context, options, http)]
 
 

@@ -13,9 +13,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import aiohttp
 import pytest
 
+from openclaw.http import open_http
 from openclaw.providers.events import (
     AssistantMessage,
     Context,
@@ -386,7 +386,7 @@ def cloud_harness(request: pytest.FixtureRequest) -> Harness:
 
 
 async def run(model: Model, context: Context, options: StreamOptions) -> list[StreamEvent]:
-    async with aiohttp.ClientSession() as http:
+    async with open_http() as http:
         stream = get_stream(model.api)(model, context, options, http)
         async with asyncio.timeout(PROMPT_WAIT):
             return [event async for event in stream]
@@ -612,7 +612,7 @@ async def test_abort_mid_stream(harness: Harness) -> None:
     abort = asyncio.Event()
     options = harness.options(abort=abort, idle_timeout=60)
     events: list[StreamEvent] = []
-    async with aiohttp.ClientSession() as http:
+    async with open_http() as http:
         model = harness.model()
         async with asyncio.timeout(PROMPT_WAIT):
             async for event in get_stream(model.api)(model, ASK, options, http):

@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from email.utils import formatdate
 from typing import Any
 
-import aiohttp
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from openclaw.http import open_http
 from openclaw.providers import anthropic_messages, openai_completions
 from openclaw.providers.errors import kind_for_status, parse_retry_after
 from openclaw.providers.events import (
@@ -50,7 +50,7 @@ def local(url: str, api: str = "openai-completions", **kw: Any) -> Model:
 async def run(model: Model, context: Context, options: StreamOptions = KEY) -> list[StreamEvent]:
     stream = openai_completions.stream if model.api == "openai-completions" else None
     stream = stream or anthropic_messages.stream
-    async with aiohttp.ClientSession() as http:
+    async with open_http() as http:
         return [e async for e in stream(model, context, options, http)]
 
 
@@ -432,7 +432,7 @@ async def test_a_connection_closed_after_an_answer_is_not_a_failure(
 ) -> None:
     url, accepted = closing_server
     model = local(f"{url}/v1")
-    async with aiohttp.ClientSession() as http:
+    async with open_http() as http:
         for _ in range(3):
             events = [
                 e

@@ -3,8 +3,7 @@ takes them, checked on the JSON the emulators receive."""
 
 from __future__ import annotations
 
-import aiohttp
-
+from openclaw.http import open_http
 from openclaw.providers import anthropic_messages, openai_completions
 from openclaw.providers.events import Context, Done, Sampling, StreamOptions, UserMessage
 from openclaw.providers.model import Model
@@ -28,7 +27,7 @@ SAMPLING = Sampling(
 async def test_openai_compatible_upstreams_get_them_all(openai_emu: OpenAIEmulator) -> None:
     model = Model("openai", "gpt-4.1", "openai-completions", f"{openai_emu.url}/v1")  # type: ignore[attr-defined]
     options = StreamOptions(api_key=OPENAI_TEST_KEY, sampling=SAMPLING)
-    async with aiohttp.ClientSession() as http:
+    async with open_http() as http:
         events = [e async for e in openai_completions.stream(model, ASK, options, http)]
     assert isinstance(events[-1], Done)
     sent = openai_emu.bodies("/v1/chat/completions")[0]
@@ -48,7 +47,7 @@ async def test_openai_compatible_upstreams_get_them_all(openai_emu: OpenAIEmulat
 async def test_json_mode_for_openai_compatible_upstreams(openai_emu: OpenAIEmulator) -> None:
     model = Model("openai", "gpt-4.1", "openai-completions", f"{openai_emu.url}/v1")  # type: ignore[attr-defined]
     options = StreamOptions(api_key=OPENAI_TEST_KEY, sampling=Sampling(output="json"))
-    async with aiohttp.ClientSession() as http:
+    async with open_http() as http:
         [e async for e in openai_completions.stream(model, ASK, options, http)]
     sent = openai_emu.bodies("/v1/chat/completions")[0]
     assert sent["response_format"] == {"type": "json_object"}
@@ -59,7 +58,7 @@ async def test_anthropic_takes_top_p_and_stop_sequences(anthropic_emu: Anthropic
     url = anthropic_emu.url  # type: ignore[attr-defined]
     model = Model("anthropic", "claude-sonnet-4-5", "anthropic-messages", url)
     options = StreamOptions(api_key=ANTHROPIC_TEST_KEY, sampling=SAMPLING)
-    async with aiohttp.ClientSession() as http:
+    async with open_http() as http:
         events = [e async for e in anthropic_messages.stream(model, ASK, options, http)]
     assert isinstance(events[-1], Done), events[-1]
     sent = anthropic_emu.bodies("/v1/messages")[0]

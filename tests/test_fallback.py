@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
-
+from openclaw.http import open_http
 from openclaw.providers.events import (
     Context,
     Done,
@@ -29,7 +28,7 @@ def local(url: str, name: str, window: int = 8192) -> Model:
 async def run_chain(
     models: list[Model], context: Context = HELLO
 ) -> tuple[FallbackChain, list[Any]]:
-    async with aiohttp.ClientSession() as http:
+    async with open_http() as http:
         chain = FallbackChain(models, http, lambda _: StreamOptions(), retry_delay=0.01)
         events = [e async for e in chain.run(context)]
     return chain, events

@@ -18,6 +18,7 @@ from openclaw.agent.mcp import McpToolbox, configured_servers
 from openclaw.agent.tools import builtin_tools
 from openclaw.agent.tools.base import ToolContext
 from openclaw.config.mcp_schema import McpConfig
+from openclaw.http import open_http
 from openclaw.providers.events import Notice, StreamOptions
 from openclaw.providers.model import Model
 from tests.fakes.ollama_server import ChatReply, FakeModel, OllamaEmulator
@@ -33,7 +34,7 @@ def call(name: str, **arguments: Any) -> dict[str, Any]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    async with open_http() as session:
         yield session
 
 

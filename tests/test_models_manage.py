@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 
-import aiohttp
 import pytest
 
 from openclaw.catalog.ollama_admin import AdminError, PullProgress, pull_model
 from openclaw.cli.main import main
+from openclaw.http import open_http
 from tests.fakes.ollama_admin import Layer
 from tests.fakes.ollama_server import FakeModel, OllamaEmulator
 
@@ -54,7 +54,7 @@ async def test_a_stopped_pull_resumes_where_it_stopped(emu: OllamaEmulator) -> N
     emu.admin.stall_pull_at = 400
     url = emu.url  # type: ignore[attr-defined]
     seen: list[PullProgress] = []
-    async with aiohttp.ClientSession() as http:
+    async with open_http() as http:
 
         async def first_pull() -> None:
             async for progress in pull_model(http, url, "qwen3:8b"):
@@ -73,7 +73,7 @@ async def test_a_stopped_pull_resumes_where_it_stopped(emu: OllamaEmulator) -> N
 
 
 async def test_pull_from_a_host_that_is_down(closed_url: str) -> None:
-    async with aiohttp.ClientSession() as http:
+    async with open_http() as http:
         with pytest.raises(AdminError, match=r"not reachable .* `ollama serve`"):
             async for _ in pull_model(http, closed_url, "x"):
                 pass
@@ -223,7 +223,7 @@ async def test_odd_progress_lines_are_bounded(unused_tcp_port: int) -> None:
     app = Starlette(routes=[Route("/api/pull", pull, methods=["POST"])])
     with serve_in_thread(app) as url:
         seen: list[PullProgress] = []
-        async with aiohttp.ClientSession() as http:
+        async with open_http() as http:
             with pytest.raises(AdminError, match="malformed answer"):
                 async for progress in pull_model(http, url, "x"):
                     seen.append(progress)

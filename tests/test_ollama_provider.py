@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
-
+from openclaw.http import open_http
 from openclaw.providers import ollama as provider
 from openclaw.providers.events import (
     AssistantMessage,
@@ -43,7 +42,7 @@ def model_for(emu: OllamaEmulator, name: str = "qwen3:8b", **kw: Any) -> Model:
 async def run(
     model: Model, context: Context, options: StreamOptions | None = None
 ) -> list[StreamEvent]:
-    async with aiohttp.ClientSession() as http:
+    async with open_http() as http:
         return [e async for e in provider.stream(model, context, options or StreamOptions(), http)]
 
 

@@ -7,13 +7,13 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import aiohttp
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from openclaw.http import open_http
 from openclaw.providers import openai_completions as provider
 from openclaw.providers.events import (
     AssistantMessage,
@@ -50,7 +50,7 @@ def gpt(emu: OpenAIEmulator, **kw: Any) -> Model:
 
 
 async def run(model: Model, context: Context, options: StreamOptions = KEY) -> list[StreamEvent]:
-    async with aiohttp.ClientSession() as http:
+    async with open_http() as http:
         return [e async for e in provider.stream(model, context, options, http)]
 
 

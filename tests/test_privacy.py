@@ -9,10 +9,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from openclaw.cli.main import main
+from openclaw.http import open_http
 from openclaw.providers import ollama as provider
 from openclaw.providers.events import Context, Done, StreamOptions, UserMessage
 from openclaw.providers.model import Model
@@ -117,7 +117,7 @@ async def test_key_is_not_sent_to_a_loopback_ollama(ollama: OllamaEmulator) -> N
     ollama.add_model(FakeModel("qwen3:8b"))
     model = Model("ollama", "qwen3:8b", "ollama", ollama.url, local=True)  # type: ignore[attr-defined]
     context = Context(messages=(UserMessage("hi"),))
-    async with aiohttp.ClientSession() as http:
+    async with open_http() as http:
         options = StreamOptions(api_key="proxy-key-1")
         events = [e async for e in provider.stream(model, context, options, http)]
     assert isinstance(events[-1], Done)

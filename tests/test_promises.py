@@ -17,6 +17,7 @@ from openclaw.agent.loop import Agent
 from openclaw.agent.sessions import SessionStore
 from openclaw.agent.tools import builtin_tools
 from openclaw.agent.tools.base import ToolContext
+from openclaw.http import open_http
 from openclaw.providers.events import Notice, StreamOptions
 from openclaw.providers.model import Model
 from openclaw.runtime.cooldowns import COOLDOWN_FILE, Cooldowns
@@ -34,7 +35,7 @@ CHINESE = (
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    async with open_http() as session:
         yield session
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from openclaw.catalog.catalog import Catalog, build_catalog
 from openclaw.config.schema import Config
+from openclaw.http import open_http
 from openclaw.providers.events import Context, Done, Error, StreamOptions, UserMessage
 from openclaw.providers.model import Model
 from openclaw.runtime.fallback import FallbackChain
@@ -93,7 +94,7 @@ def turn(text: str, system: str = "") -> Context:
 
 
 async def ask(router: Router, model: Model, context: Context, session: str = "") -> list[Any]:
-    async with aiohttp.ClientSession() as http:
+    async with open_http() as http:
         chain = FallbackChain(
             [model], http, lambda _: StreamOptions(), stream_for=router.stream_for(session)
         )
@@ -273,7 +274,7 @@ async def test_a_host_that_answers_ps_again_is_back_before_its_cooldown_ends(
     await ask(router, model, turn("one"))
     assert not {r.url: r.up for r in router.report()}[hosts[0].url]
     hosts[0].restart()
-    async with aiohttp.ClientSession() as http:
+    async with open_http() as http:
         await router.refresh_loaded(http)
     assert {r.url: r.up for r in router.report()}[hosts[0].url]
 

@@ -10,13 +10,13 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import aiohttp
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
+from openclaw.http import open_http
 from openclaw.providers import ollama as provider
 from openclaw.providers.events import (
     Context,
@@ -80,7 +80,7 @@ def raw() -> Iterator[tuple[RawServer, str]]:
 async def collect(
     model: Model, options: StreamOptions, context: Context = HELLO
 ) -> list[StreamEvent]:
-    async with aiohttp.ClientSession() as http:
+    async with open_http() as http:
         return [e async for e in provider.stream(model, context, options, http)]
 
 
@@ -96,7 +96,7 @@ async def test_a_slow_consumer_is_not_cut_by_the_provider_deadlines(
     options = StreamOptions(idle_timeout=0.05, first_byte_timeout=0.2)
     slow_work = asyncio.Event()
     texts = []
-    async with aiohttp.ClientSession() as http:
+    async with open_http() as http:
         async for event in provider.stream(model_at(ollama.url), HELLO, options, http):  # type: ignore[attr-defined]
             if isinstance(event, TextDelta):
                 texts.append(event.text)
@@ -250,7 +250,7 @@ async def test_the_chain_closes_each_provider_stream(ollama: OllamaEmulator) -> 
 
         return stream
 
-    async with aiohttp.ClientSession() as http:
+    async with open_http() as http:
         chain = FallbackChain([model_at(ollama.url)], http, stream_for=tracked)  # type: ignore[attr-defined]
         events = [e async for e in chain.run(HELLO)]
         assert isinstance(events[-1], Done)

@@ -1,41 +1,26 @@
-"""The one HTTP client a process uses, created by the command that needs it and passed down.
+"""The HTTP client a process uses, created by the command that needs it and passed down.
 
-aiohttp was chosen over httpx for its C HTTP parser: on one-NDJSON-line-per-chunk streams it reads
-about 3x more chunks per second (see benchmarks/README.md). `trust_env` stays off: no proxy
-variables are read, so nothing is sent anywhere but the configured hosts.
+Model requests go through `providers.http_client.HttpClient` (light, measured in
+benchmarks/README.md); every other request (pulls, health probes, web pages) goes through its
+`session`, an aiohttp session created on first use (aiohttp for its C HTTP parser and its
+redirect, TLS and proxy handling). `trust_env` stays off: no proxy variables are read, so nothing
+is sent anywhere but the configured hosts.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import aiohttp
+from openclaw.providers.http_client import USER_AGENT, HttpClient
 
-__all__ = ["open_http"]
-
-USER_AGENT = "openclaw-python"
+__all__ = ["USER_AGENT", "HttpClient", "open_http"]
 
 
 @asynccontextmanager
-async def open_http(limit: int = 64) -> AsyncIterator[aiohttp.ClientSession]:
-    import aiohttp
-
-    # Idle connections are dropped after 4 s, before servers with uvicorn's 5 s keep-alive (vLLM,
-    # LM Studio's OpenAI face, the emulators) close them while a request is being written on one
-    # (seen as "Cannot write to closing transport" after a pause, e.g. MCP servers starting).
-    connector = aiohttp.TCPConnector(
-        limit=limit, limit_per_host=limit, ttl_dns_cache=300, keepalive_timeout=4.0
-    )
-    session = aiohttp.ClientSession(
-        connector=connector,
-        headers={"User-Agent": USER_AGENT},
-        timeout=aiohttp.ClientTimeout(total=None),
-        trust_env=False,
-    )
+async def open_http(limit: int = 64) -> AsyncIterator[HttpClient]:
+    http = HttpClient(limit=limit)
     try:
-        yield session
+        yield http
     finally:
-        await session.close()
+        await http.close()

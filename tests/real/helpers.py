@@ -17,6 +17,7 @@ from openclaw.providers.events import (
     TextDelta,
     ToolCallEvent,
 )
+from openclaw.providers.http_client import HttpClient
 from openclaw.providers.model import Model
 from openclaw.providers.registry import get_stream
 
@@ -51,9 +52,9 @@ def notices_of(events: Sequence[StreamEvent]) -> list[Notice]:
     return [e for e in events if isinstance(e, Notice)]
 
 
-async def counters(http: aiohttp.ClientSession, url: str) -> dict[str, float]:
+async def counters(http: HttpClient, url: str) -> dict[str, float]:
     """llama-server's Prometheus counters (`llamacpp:prompt_tokens_total`, ...), by name."""
-    async with http.get(f"{url}/metrics") as response:
+    async with http.session.get(f"{url}/metrics") as response:
         assert response.status == 200, await response.text()
         text = await response.text()
     found = {}

@@ -16,6 +16,7 @@ from openclaw.agent.sessions import SessionStore
 from openclaw.agent.tools.base import ToolContext
 from openclaw.agent.tools.read import READ_TOOL
 from openclaw.agent.tools.write import WRITE_TOOL
+from openclaw.http import open_http
 from openclaw.providers.events import StreamOptions, ToolResultMessage, UserMessage
 from openclaw.runtime.fallback import Switch
 from tests.real.conftest import LlamaServer, StartLlama
@@ -25,7 +26,7 @@ MAX_TURNS = 3
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    async with open_http() as session:
         yield session
 
 

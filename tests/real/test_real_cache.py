@@ -11,6 +11,7 @@ import pytest
 
 from openclaw.agent.events import AgentDone
 from openclaw.agent.loop import Agent
+from openclaw.http import open_http
 from openclaw.providers.events import StreamOptions
 from tests.real.conftest import LlamaServer
 from tests.real.helpers import counters
@@ -21,7 +22,7 @@ SLACK = 8  # tokens where the old prompt's end and the new one's may tokenize di
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    async with open_http() as session:
         yield session
 
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from openclaw.http import open_http
 from openclaw.providers.events import (
     Context,
     Done,
@@ -26,7 +27,7 @@ STORY = Context(messages=(UserMessage("Tell me a long story about a dragon and a
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    async with open_http() as session:
         yield session
 
 

@@ -7,10 +7,10 @@ import asyncio
 import json
 from pathlib import Path
 
-import aiohttp
 import openai
 import pytest
 
+from openclaw.http import open_http
 from tests.emulators import GatewayStarter, RunningGateway
 from tests.real.conftest import LlamaServer
 from tests.real.helpers import counters
@@ -43,7 +43,7 @@ def gateway(llama_server: LlamaServer, start_gateway: GatewayStarter) -> Running
 
 def server_counters(server: LlamaServer) -> dict[str, float]:
     async def read() -> dict[str, float]:
-        async with aiohttp.ClientSession() as http:
+        async with open_http() as http:
             return await counters(http, server.url)
 
     return asyncio.run(read())

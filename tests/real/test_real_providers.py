@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from openclaw.http import open_http
 from openclaw.providers import openai_completions
 from openclaw.providers.events import (
     AssistantMessage,
@@ -39,7 +40,7 @@ READ = ToolSpec(
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    async with open_http() as session:
         yield session
 
 
@@ -89,7 +90,7 @@ async def test_the_whole_prompt_is_reported_as_the_server_counts_it(
     the server's `timings` say: processed plus cached), `cache_read` is the cached part."""
     model = llama_server.model(api)
     body = openai_completions.build_request(model, ASK, StreamOptions(), streaming=False)
-    async with http.post(f"{llama_server.url}/v1/chat/completions", json=body) as response:
+    async with http.session.post(f"{llama_server.url}/v1/chat/completions", json=body) as response:
         assert response.status == 200
         raw = await response.json()
     timings = raw["timings"]
@@ -123,7 +124,7 @@ async def test_the_template_refuses_user_after_user_and_the_provider_merges_them
         "model": "gemma-3-270m",
         "messages": [{"role": "user", "content": "Hello?"}, {"role": "user", "content": "Hi?"}],
     }
-    async with http.post(f"{llama_server.url}/v1/chat/completions", json=raw) as response:
+    async with http.session.post(f"{llama_server.url}/v1/chat/completions", json=raw) as response:
         refused = response.status, await response.text()
     assert refused[0] >= 400 and "alternate" in refused[1], refused
     context = Context(messages=(UserMessage("Hello?"), UserMessage("What is two plus two?")))

@@ -63,10 +63,9 @@ from openclaw.runtime.tokens import Calibration
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    import aiohttp
-
     from openclaw.agent.mcp import McpToolbox
     from openclaw.agent.store import Store
+    from openclaw.providers.http_client import HttpClient
     from openclaw.runtime.routing import Router
 
 __all__ = ["DEFAULT_MAX_TURNS", "DEFAULT_SYSTEM_PROMPT", "Agent"]
@@ -86,7 +85,7 @@ class Agent:
     """One conversation's settings; `run` takes a user message and streams agent events."""
 
     models: Sequence[Model]
-    http: aiohttp.ClientSession
+    http: HttpClient
     options_for: Callable[[Model], StreamOptions]
     tools: Sequence[Tool] = ()
     tool_context: ToolContext | None = None

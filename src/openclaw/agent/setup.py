@@ -17,10 +17,9 @@ from openclaw.runtime.selection import chain_with_notes, options_factory
 from openclaw.runtime.tokens import Calibration
 
 if TYPE_CHECKING:
-    import aiohttp
-
     from openclaw.agent.mcp import McpToolbox
     from openclaw.agent.store import Store
+    from openclaw.providers.http_client import HttpClient
     from openclaw.runtime.routing import Router
 
 __all__ = ["exec_policy", "make_agent", "mcp_toolbox", "web_fetch_policy", "workspace_dir"]
@@ -53,7 +52,7 @@ def make_agent(
     catalog: Catalog,
     config: Config,
     state: Path,
-    http: aiohttp.ClientSession,
+    http: HttpClient,
     *,
     model: str | None = None,
     thinking: ThinkingLevel | None = None,

@@ -25,6 +25,8 @@ from openclaw.providers.model import Model
 if TYPE_CHECKING:
     import aiohttp
 
+    from openclaw.providers.http_client import HttpClient
+
 __all__ = [
     "DEFAULT_KEEP_ALIVE",
     "AdminError",
@@ -97,15 +99,14 @@ def _unreachable(base_url: str, error: BaseException) -> AdminError:
     )
 
 
-async def pull_model(
-    http: aiohttp.ClientSession, base_url: str, name: str
-) -> AsyncIterator[PullProgress]:
+async def pull_model(http: HttpClient, base_url: str, name: str) -> AsyncIterator[PullProgress]:
     """`POST /api/pull`, one `PullProgress` per progress line; raises `AdminError`."""
     import aiohttp
 
     body = {"model": name, "stream": True}
     try:
-        async with http.post(f"{base_url}/api/pull", json=body, timeout=_timeout(None)) as resp:
+        pull = http.session.post(f"{base_url}/api/pull", json=body, timeout=_timeout(None))
+        async with pull as resp:
             if resp.status >= 400:
                 message = _error_text(await resp.text())
                 raise AdminError(f"cannot pull {name} from {base_url}: {message}")
@@ -160,19 +161,20 @@ def _progress(data: dict[str, Any]) -> PullProgress:
 
 
 async def _post(
-    http: aiohttp.ClientSession, method: str, url: str, body: dict[str, Any], total: float | None
+    http: HttpClient, method: str, url: str, body: dict[str, Any], total: float | None
 ) -> tuple[int, str]:
     import aiohttp
 
     base_url = url.rsplit("/api/", 1)[0]
     try:
-        async with http.request(method, url, json=body, timeout=_timeout(total)) as response:
+        sent = http.session.request(method, url, json=body, timeout=_timeout(total))
+        async with sent as response:
             return response.status, await response.text()
     except (aiohttp.ClientConnectionError, OSError, TimeoutError) as error:
         raise _unreachable(base_url, error) from error
 
 
-async def delete_model(http: aiohttp.ClientSession, base_url: str, name: str) -> None:
+async def delete_model(http: HttpClient, base_url: str, name: str) -> None:
     """`DELETE /api/delete`; a model that is not installed raises `NotFoundError`."""
     status, text = await _post(http, "DELETE", f"{base_url}/api/delete", {"model": name}, 30)
     if status == 404:
@@ -181,7 +183,7 @@ async def delete_model(http: aiohttp.ClientSession, base_url: str, name: str) ->
         raise AdminError(f"cannot delete {name} on {base_url}: {_error_text(text)}")
 
 
-async def show_model(http: aiohttp.ClientSession, base_url: str, name: str) -> dict[str, Any]:
+async def show_model(http: HttpClient, base_url: str, name: str) -> dict[str, Any]:
     """`POST /api/show` as the server answers it."""
     status, text = await _post(http, "POST", f"{base_url}/api/show", {"model": name}, 30)
     if status == 404:
@@ -195,7 +197,7 @@ async def show_model(http: aiohttp.ClientSession, base_url: str, name: str) -> d
 
 
 async def load_model(
-    http: aiohttp.ClientSession,
+    http: HttpClient,
     base_url: str,
     name: str,
     *,
@@ -217,14 +219,14 @@ async def load_model(
     return await _load_request(http, base_url, name, body)
 
 
-async def unload_model(http: aiohttp.ClientSession, base_url: str, name: str) -> dict[str, Any]:
+async def unload_model(http: HttpClient, base_url: str, name: str) -> dict[str, Any]:
     """Unload `name` now (`keep_alive: 0`)."""
     body: dict[str, Any] = {"model": name, "messages": [], "keep_alive": 0}
     return await _load_request(http, base_url, name, body)
 
 
 async def _load_request(
-    http: aiohttp.ClientSession, base_url: str, name: str, body: dict[str, Any]
+    http: HttpClient, base_url: str, name: str, body: dict[str, Any]
 ) -> dict[str, Any]:
     status, text = await _post(http, "POST", f"{base_url}/api/chat", body, None)
     if status == 404:

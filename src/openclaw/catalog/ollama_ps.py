@@ -1,4 +1,4 @@
-"""Which models each Ollama host has loaded: `GET /api/ps`, on the process's aiohttp client.
+"""Which models each Ollama host has loaded: `GET /api/ps`, on the process's aiohttp session.
 
 The gateway polls this for its dashboard and metrics, and routing for its choice of host; all of
 them already run an event loop, so this stays async (discovery, in `ollama_discovery`, does not).
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import aiohttp
+    from openclaw.providers.http_client import HttpClient
 
 __all__ = ["LoadedModels", "list_loaded_models", "loaded_models_by_host"]
 
@@ -22,7 +22,7 @@ LoadedModels = dict[str, tuple[str, bool, str, list[dict[str, Any]]]]
 
 
 async def list_loaded_models(
-    http: aiohttp.ClientSession, base_url: str, connect_timeout: float = 1.0
+    http: HttpClient, base_url: str, connect_timeout: float = 1.0
 ) -> tuple[bool, str, list[dict[str, Any]]]:
     """`GET /api/ps`: (reachable, error, the loaded models with size, VRAM, context, expiry)."""
     import aiohttp
@@ -31,7 +31,7 @@ async def list_loaded_models(
 
     timeout = aiohttp.ClientTimeout(total=10, sock_connect=connect_timeout)
     try:
-        async with http.get(f"{base_url}/api/ps", timeout=timeout) as response:
+        async with http.session.get(f"{base_url}/api/ps", timeout=timeout) as response:
             if response.status >= 400:
                 text = (await response.text())[:300]
                 with contextlib.suppress(ValueError, AttributeError):
@@ -59,9 +59,7 @@ async def list_loaded_models(
 _START = ": is it running? Start it with `ollama serve`"
 
 
-async def loaded_models_by_host(
-    http: aiohttp.ClientSession, hosts: Mapping[str, str]
-) -> LoadedModels:
+async def loaded_models_by_host(http: HttpClient, hosts: Mapping[str, str]) -> LoadedModels:
     """`/api/ps` of every Ollama host (provider id -> base URL), in parallel."""
     answers = await asyncio.gather(*(list_loaded_models(http, url) for url in hosts.values()))
     return {

@@ -2,7 +2,7 @@
 
 Two ways in: `catalog_setup()` for a command that only reads the catalog (`models list`,
 `models status`: no event loop, no aiohttp), and `run_async(with_catalog(action))` for one that
-talks to models (the agent, chat, pull...), which adds the process's aiohttp client. Both build
+talks to models (the agent, chat, pull...), which adds the process's HTTP client. Both build
 the catalog without an event loop; the gateway, which has one, builds it through
 `asyncio.to_thread`.
 """
@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from openclaw.paths import state_dir
 
 if TYPE_CHECKING:
-    import aiohttp
-
     from openclaw.catalog.catalog import Catalog
     from openclaw.config import LoadedConfig
+    from openclaw.providers.http_client import HttpClient
 
 __all__ = ["CatalogSetup", "Setup", "catalog_setup", "run_async", "with_catalog"]
 
@@ -38,7 +37,7 @@ class CatalogSetup:
 
 @dataclass(frozen=True, slots=True)
 class Setup(CatalogSetup):
-    http: aiohttp.ClientSession
+    http: HttpClient
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 from openclaw.cli.render import dim
 
 if TYPE_CHECKING:
-    import aiohttp
-
+    from openclaw.providers.http_client import HttpClient
     from openclaw.providers.model import Model
 
 __all__ = ["WaitingLine", "agent_events", "show_loading", "waiting_text"]
@@ -49,7 +48,7 @@ class WaitingLine:
         self._shown = False
 
 
-async def is_loaded(http: aiohttp.ClientSession, model: Model) -> bool | None:
+async def is_loaded(http: HttpClient, model: Model) -> bool | None:
     """Whether `/api/ps` of the model's host lists it; None when the host does not say."""
     from openclaw.catalog.model import normalize_ollama_name
     from openclaw.catalog.ollama_ps import list_loaded_models
@@ -69,7 +68,7 @@ def waiting_text(key: str, loading: bool | None, seconds: float) -> str:
 async def show_loading(
     events: AsyncIterator[E],
     current_model: Callable[[E | None], Model | None],
-    http: aiohttp.ClientSession,
+    http: HttpClient,
     *,
     first_byte: Callable[[E], bool],
     load_seconds: Callable[[E], float],

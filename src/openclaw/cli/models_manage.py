@@ -315,7 +315,7 @@ async def _tags_entry(setup: Setup, url: str, name: str) -> dict[str, Any] | Non
 
     try:
         timeout = aiohttp.ClientTimeout(total=10, sock_connect=2)
-        async with setup.http.get(f"{url}/api/tags", timeout=timeout) as response:
+        async with setup.http.session.get(f"{url}/api/tags", timeout=timeout) as response:
             body = await response.json(content_type=None) if response.status == 200 else {}
     except (aiohttp.ClientError, TimeoutError, OSError, ValueError):
         return None

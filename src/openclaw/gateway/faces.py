@@ -137,7 +137,7 @@ class FaceKit:
                 param="model",
             )
         timeout = aiohttp.ClientTimeout(total=EMBED_TIMEOUT, sock_connect=2.0)
-        async with self.gateway.runtime.http.post(
+        async with self.gateway.runtime.http.session.post(
             f"{url}/api/embed", json={**body, "model": model_id}, timeout=timeout
         ) as response:
             data = await response.json(content_type=None)

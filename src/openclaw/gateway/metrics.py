@@ -30,8 +30,7 @@ from openclaw.gateway.series import MemoryHistory, Waiting
 from openclaw.providers.events import Usage
 
 if TYPE_CHECKING:
-    import aiohttp
-
+    from openclaw.providers.http_client import HttpClient
     from openclaw.runtime.routing import HostReport
 
 __all__ = [
@@ -92,7 +91,7 @@ class OllamaLoadedCollector(Collector):
         self._snapshot: LoadedModels = {}
         self._history = history
 
-    async def refresh(self, http: aiohttp.ClientSession, hosts: Mapping[str, str]) -> None:
+    async def refresh(self, http: HttpClient, hosts: Mapping[str, str]) -> None:
         self._snapshot = await loaded_models_by_host(http, hosts)
         if self._history is not None:
             self._history.add(self._snapshot)
@@ -285,7 +284,7 @@ class GatewayMetrics:
 
     async def render(
         self,
-        http: aiohttp.ClientSession,
+        http: HttpClient,
         ollama_hosts: Mapping[str, str],
         pool_hosts: list[HostReport] | None = None,
     ) -> bytes:

@@ -18,11 +18,10 @@ from openclaw.runtime.cooldowns import Cooldowns
 from openclaw.runtime.tokens import Calibration
 
 if TYPE_CHECKING:
-    import aiohttp
-
     from openclaw.agent.store import Store
     from openclaw.gateway.activity import Activity
     from openclaw.gateway.metrics import GatewayMetrics
+    from openclaw.providers.http_client import HttpClient
     from openclaw.providers.registry import StreamFn
     from openclaw.runtime.routing import Router
 
@@ -111,7 +110,7 @@ def catalog_source(
     config: Config,
     env: Mapping[str, str],
     state: Path,
-    http: aiohttp.ClientSession,
+    http: HttpClient,
     catalog: Catalog,
     ttl: float = CATALOG_TTL,
 ) -> CatalogSource:
@@ -133,7 +132,7 @@ class Runtime:
     config: Config
     env: Mapping[str, str]
     state_dir: Path
-    http: aiohttp.ClientSession
+    http: HttpClient
     catalog: CatalogSource
     router: Router | None = None  # pools of Ollama hosts: which host answers each request
     cooldowns: Cooldowns = field(init=False)  # each request runs on `for_request()`

@@ -62,7 +62,7 @@ from openclaw.providers.model import Model
 from openclaw.providers.sse import iter_sse
 
 if TYPE_CHECKING:
-    import aiohttp
+    from openclaw.providers.http_client import HttpClient
 
 __all__ = ["ANTHROPIC_VERSION", "THINKING_BUDGETS", "build_request", "stream"]
 
@@ -362,7 +362,7 @@ def _error_fields(text: str) -> tuple[str, str]:
 
 
 async def stream(
-    model: Model, context: Context, options: StreamOptions, http: aiohttp.ClientSession
+    model: Model, context: Context, options: StreamOptions, http: HttpClient
 ) -> AsyncIterator[StreamEvent]:
     """Stream one turn. Never raises; ends with exactly one `Done` or `Error`."""
     out = _Assembly(model)
@@ -397,7 +397,7 @@ def _detail(text: str) -> str:
 
 
 async def _exchange(
-    http: aiohttp.ClientSession,
+    http: HttpClient,
     url: str,
     body: dict[str, Any],
     headers: dict[str, str],

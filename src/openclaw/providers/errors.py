@@ -106,11 +106,19 @@ def kind_for_status(status: int, message: str = "") -> ErrorKind:
 
 
 def kind_for_exception(error: BaseException) -> ErrorKind:
-    import aiohttp
+    from openclaw.providers.http_client import Disconnected, HttpError, IncompleteBody
 
-    if isinstance(error, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+    if isinstance(error, asyncio.TimeoutError):
         return "timeout"
-    if isinstance(error, aiohttp.ClientConnectorError | ConnectionRefusedError):
+    if isinstance(error, Disconnected | IncompleteBody):
+        return "stream_incomplete"
+    if isinstance(error, HttpError | ConnectionRefusedError):
+        return "connection"
+    import aiohttp  # the session's errors (requests other than model requests)
+
+    if isinstance(error, aiohttp.ServerTimeoutError):
+        return "timeout"
+    if isinstance(error, aiohttp.ClientConnectorError):
         return "connection"
     if isinstance(error, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
         return "stream_incomplete"
@@ -122,10 +130,15 @@ def connection_detail(error: BaseException) -> str:
     import errno
     import socket
 
-    import aiohttp
+    from openclaw.providers.http_client import ConnectFailed, HttpError
 
-    if isinstance(error, aiohttp.ClientPayloadError):
-        return _in_plain_words(error)
+    if isinstance(error, HttpError) and not isinstance(error, ConnectFailed):
+        return str(error)  # already in plain words
+    if not isinstance(error, OSError | HttpError | asyncio.TimeoutError):
+        import aiohttp
+
+        if isinstance(error, aiohttp.ClientPayloadError):
+            return _in_plain_words(error)
     cause = getattr(error, "os_error", None) or error.__cause__ or error
     if (
         isinstance(cause, ConnectionRefusedError)
@@ -142,6 +155,12 @@ def connection_detail(error: BaseException) -> str:
 def _in_plain_words(error: BaseException) -> str:
     """What an HTTP-client failure means to the user, without the library's wording (aiohttp
     prints a "400" in its payload errors that is no HTTP status)."""
+    if isinstance(error, ConnectionResetError):
+        return "the connection was reset"
+    if type(error).__module__ in ("builtins", "socket", "ssl") and isinstance(error, OSError):
+        strerror = getattr(error, "strerror", None)
+        if strerror:
+            return str(strerror).lower()
     import aiohttp
     from aiohttp import http_exceptions
 

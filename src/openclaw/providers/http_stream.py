@@ -9,6 +9,7 @@ kind. A provider only builds its request and parses the body.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -22,10 +23,11 @@ from openclaw.providers.errors import (
     parse_retry_after,
 )
 from openclaw.providers.events import ErrorKind, StreamOptions
+from openclaw.providers.http_client import ConnectTimeout, HttpError, InvalidHeader
 from openclaw.providers.model import Model
 
 if TYPE_CHECKING:
-    import aiohttp
+    from openclaw.providers.http_client import HttpClient, Response
 
 __all__ = ["DEFAULT_FIRST_BYTE_TIMEOUT", "Exchange", "StreamFailure", "open_exchange"]
 
@@ -60,7 +62,7 @@ class Exchange:
     the idle timeout, and the whole body is bounded by `total` seconds however it trickles.
     """
 
-    response: aiohttp.ClientResponse
+    response: Response
     first_byte_deadline: float  # loop time
     idle_timeout: float
     abort: asyncio.Event | None
@@ -74,21 +76,21 @@ class Exchange:
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body as it arrives."""
         loop = asyncio.get_running_loop()
-        reader = self.response.content.iter_any().__aiter__()
+        read = self.response.read_some
         deadline = self.first_byte_deadline
         while True:
+            until = min(deadline, self.total_deadline)
             if loop.time() >= self.total_deadline:
                 self.phase = "total"
                 raise TimeoutError
             try:
-                async with asyncio.timeout_at(min(deadline, self.total_deadline)):
-                    data = await reader.__anext__()
-            except StopAsyncIteration:
-                return
+                data = await read(until if until != math.inf else None)
             except TimeoutError:
                 if loop.time() >= self.total_deadline:
                     self.phase = "total"
                 raise
+            if not data:
+                return
             self.phase = "idle"
             deadline = loop.time() + self.idle_timeout
             yield data
@@ -124,23 +126,19 @@ async def _unless_aborted(request: Awaitable[Any], abort: asyncio.Event | None) 
 
 
 async def _post(
-    http: aiohttp.ClientSession,
+    http: HttpClient,
     url: str,
     body: dict[str, Any],
     headers: dict[str, str],
-    timeout: aiohttp.ClientTimeout,
-) -> aiohttp.ClientResponse:
-    """POST, once more on a fresh connection when a kept-alive one turns out to be closed
-    before any answer (llama-server closes its connection after every streamed answer, while
-    advertising keep-alive). A refused connection is not retried here: fallback handles it."""
-    import aiohttp
-
-    try:
-        return await http.post(url, json=body, headers=headers, timeout=timeout)
-    except aiohttp.ClientConnectorError:
-        raise
-    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-        return await http.post(url, json=body, headers=headers, timeout=timeout)
+    connect_timeout: float | None,
+) -> Response:
+    """POST the body as JSON. The client sends it once more on a fresh connection when a
+    kept-alive one turns out to be closed before any answer (llama-server closes its connection
+    after every streamed answer, while advertising keep-alive); a refused connection is not
+    retried here: fallback handles it."""
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    sent = {"Content-Type": "application/json", **headers}
+    return await http.request("POST", url, data, sent, connect_timeout)
 
 
 def _discard(task: asyncio.Future[Any]) -> None:
@@ -151,7 +149,7 @@ def _discard(task: asyncio.Future[Any]) -> None:
 
 @asynccontextmanager
 async def open_exchange(
-    http: aiohttp.ClientSession,
+    http: HttpClient,
     url: str,
     body: dict[str, Any],
     headers: dict[str, str],
@@ -161,13 +159,8 @@ async def open_exchange(
 ) -> AsyncIterator[Exchange]:
     """Post `body` and yield the response; every failure, also one raised while the caller
     parses the body (ValueError, TypeError...), comes out as a `StreamFailure`."""
-    import aiohttp
-
     first_byte = first_byte_timeout(model, options)
     idle = model.idle_timeout_ms / 1000 if model.idle_timeout_ms else options.idle_timeout
-    timeout = aiohttp.ClientTimeout(
-        total=None, sock_connect=options.connect_timeout, connect=options.connect_timeout
-    )
     phase = "connect"
     exchange: Exchange | None = None
     watch: asyncio.Future[Any] | None = None
@@ -176,7 +169,7 @@ async def open_exchange(
         first_byte_at = loop.time() + first_byte
         async with asyncio.timeout_at(first_byte_at):
             response = await _unless_aborted(
-                _post(http, url, body, headers, timeout), options.abort
+                _post(http, url, body, headers, options.connect_timeout), options.abort
             )
             if response is None:
                 raise StreamFailure("aborted", "")
@@ -189,7 +182,7 @@ async def open_exchange(
                     kind_for_status(response.status, body_text),
                     detail,
                     response.status,
-                    parse_retry_after(response.headers.get("Retry-After")),
+                    parse_retry_after(response.header("Retry-After")),
                 )
         if options.abort is not None:
             watch = asyncio.ensure_future(options.abort.wait())
@@ -202,7 +195,7 @@ async def open_exchange(
         raise
     except TimeoutError as error:
         phase = exchange.phase if exchange else phase
-        if phase == "connect" and isinstance(error, aiohttp.ClientError):
+        if phase == "connect" and isinstance(error, ConnectTimeout):
             raise StreamFailure(
                 "timeout", "connect timeout", timeout=options.connect_timeout
             ) from error
@@ -213,10 +206,10 @@ async def open_exchange(
                 "timeout", "total: the answer took too long", timeout=options.total_timeout
             ) from error
         raise StreamFailure("timeout", "no first byte", timeout=first_byte) from error
+    except InvalidHeader as error:
+        raise StreamFailure("bad_request", str(error)) from error
     except ValueError as error:
         # Undecodable JSON, or a provider's own check of a chunk's shape: what the server sent.
-        import json
-
         what = (
             "something that is not JSON"
             if isinstance(error, json.JSONDecodeError)
@@ -227,7 +220,7 @@ async def open_exchange(
         # Not a server fault: this client failed while handling the answer. Still an error event
         # (a stream never raises), named for what it is.
         raise StreamFailure("internal", f"{type(error).__name__}: {error}") from error
-    except (aiohttp.ClientError, OSError) as error:
+    except (HttpError, OSError) as error:
         if options.abort is not None and options.abort.is_set():
             raise StreamFailure("aborted", "") from error
         kind = kind_for_exception(error)

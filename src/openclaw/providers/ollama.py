@@ -52,7 +52,7 @@ from openclaw.providers.think_tags import ThinkTags
 from openclaw.providers.tokens import estimate_context_tokens
 
 if TYPE_CHECKING:
-    import aiohttp
+    from openclaw.providers.http_client import HttpClient
 
 __all__ = [
     "build_request",
@@ -288,7 +288,7 @@ def _error_detail(text: str) -> str:
 
 
 async def stream(
-    model: Model, context: Context, options: StreamOptions, http: aiohttp.ClientSession
+    model: Model, context: Context, options: StreamOptions, http: HttpClient
 ) -> AsyncIterator[StreamEvent]:
     """Stream one chat turn. Never raises; ends with exactly one `Done` or `Error`."""
     out = _Assembly(model)

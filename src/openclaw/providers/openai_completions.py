@@ -70,7 +70,7 @@ from openclaw.providers.model import Model
 from openclaw.providers.sse import iter_sse
 
 if TYPE_CHECKING:
-    import aiohttp
+    from openclaw.providers.http_client import HttpClient
 
 __all__ = ["DEFAULT_TEMPERATURE", "build_request", "stream"]
 
@@ -340,7 +340,7 @@ def _stream_error_kind(error: Any) -> ErrorKind:
 
 
 async def stream(
-    model: Model, context: Context, options: StreamOptions, http: aiohttp.ClientSession
+    model: Model, context: Context, options: StreamOptions, http: HttpClient
 ) -> AsyncIterator[StreamEvent]:
     """Stream one chat turn. Never raises; ends with exactly one `Done` or `Error`."""
     out = _Assembly(model)
@@ -369,7 +369,7 @@ async def stream(
 
 
 async def _exchange(
-    http: aiohttp.ClientSession,
+    http: HttpClient,
     url: str,
     body: dict[str, Any],
     headers: dict[str, str],

@@ -18,9 +18,8 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:  # names in annotations only: the catalog reads base URLs without them
     from collections.abc import AsyncIterator
 
-    import aiohttp
-
     from openclaw.providers.events import Context, StreamEvent, StreamOptions
+    from openclaw.providers.http_client import HttpClient
     from openclaw.providers.model import Model
 
 __all__ = ["API_MODULES", "StreamFn", "get_stream", "normalized_base_url"]
@@ -38,7 +37,7 @@ class StreamFn(Protocol):
         model: Model,
         context: Context,
         options: StreamOptions,
-        http: aiohttp.ClientSession,
+        http: HttpClient,
     ) -> AsyncIterator[StreamEvent]: ...
 
 

@@ -2,7 +2,7 @@
 
 Written here rather than taken from a library: the available parsers either own the HTTP
 connection (reconnecting, hiding the status and headers that error classification needs) or
-depend on a second HTTP client. This one is fed the chunks of an aiohttp response.
+depend on a second HTTP client. This one is fed the chunks of a response as they arrive.
 
 Chunks may end anywhere: inside a UTF-8 sequence, inside a line, or between the CR and LF of a
 CRLF. Lines end with CRLF, LF or CR; a leading BOM is dropped; an event is dispatched at a blank

@@ -28,7 +28,7 @@ from openclaw.providers.ollama import build_request
 from openclaw.providers.tokens import estimate_context_tokens, estimate_text_tokens
 
 if TYPE_CHECKING:
-    import aiohttp
+    from openclaw.providers.http_client import HttpClient
 
 __all__ = [
     "DEFAULT_SIZES",
@@ -104,7 +104,7 @@ def filler_prompt(tokens: int, nonce: str) -> str:
 
 
 async def _ask(
-    http: aiohttp.ClientSession, model: Model, body: dict[str, Any], timeout: float
+    http: HttpClient, model: Model, body: dict[str, Any], timeout: float
 ) -> tuple[Measurement, str]:
     """Stream one request; returns its measurement and the answer text."""
     import aiohttp
@@ -115,7 +115,8 @@ async def _ask(
     final: dict[str, Any] = {}
     limits = aiohttp.ClientTimeout(total=timeout, sock_connect=5)
     try:
-        async with http.post(f"{model.base_url}/api/chat", json=body, timeout=limits) as response:
+        sent = http.session.post(f"{model.base_url}/api/chat", json=body, timeout=limits)
+        async with sent as response:
             if response.status >= 400:
                 detail = (await response.text())[:300]
                 raise BenchError(f"{model.key}: HTTP {response.status}: {detail}")
@@ -155,7 +156,7 @@ async def _ask(
 
 
 async def bench_model(
-    http: aiohttp.ClientSession,
+    http: HttpClient,
     model: Model,
     options: StreamOptions,
     *,
@@ -206,7 +207,7 @@ async def bench_model(
 
 
 async def _cache_share(
-    http: aiohttp.ClientSession,
+    http: HttpClient,
     model: Model,
     body: Any,
     first: Measurement,

@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Literal
 from openclaw.catalog.ollama_discovery import DiscoveryResult, discover_ollama_models
 
 if TYPE_CHECKING:
-    import aiohttp
-
     from openclaw.catalog.catalog import Catalog, ProviderStatus
+    from openclaw.providers.http_client import HttpClient
 
 __all__ = ["Finding", "diagnose"]
 
@@ -42,19 +41,19 @@ class Finding:
         }
 
 
-async def _server_version(http: aiohttp.ClientSession, base_url: str) -> str:
+async def _server_version(http: HttpClient, base_url: str) -> str:
     import aiohttp
 
     try:
         timeout = aiohttp.ClientTimeout(total=5, sock_connect=1)
-        async with http.get(f"{base_url}/api/version", timeout=timeout) as response:
+        async with http.session.get(f"{base_url}/api/version", timeout=timeout) as response:
             return str(json.loads(await response.text()).get("version", "unknown"))
     except (TimeoutError, aiohttp.ClientError, OSError, ValueError, AttributeError):
         return "unknown"
 
 
 async def _ollama_findings(
-    http: aiohttp.ClientSession, status: ProviderStatus, result: DiscoveryResult, catalog: Catalog
+    http: HttpClient, status: ProviderStatus, result: DiscoveryResult, catalog: Catalog
 ) -> list[Finding]:
     pid, url = status.id, status.base_url
     if not result.reachable:
@@ -151,7 +150,7 @@ def _chat_only_hint(result: DiscoveryResult) -> tuple[str, ...]:
     )
 
 
-async def diagnose(catalog: Catalog, http: aiohttp.ClientSession) -> list[Finding]:
+async def diagnose(catalog: Catalog, http: HttpClient) -> list[Finding]:
     findings: list[Finding] = []
     any_available = bool(catalog.available())
     explicit_ollama = "ollama" in catalog.providers and (
@@ -237,7 +236,7 @@ async def diagnose(catalog: Catalog, http: aiohttp.ClientSession) -> list[Findin
     return findings
 
 
-async def _server_findings(catalog: Catalog, http: aiohttp.ClientSession) -> list[Finding]:
+async def _server_findings(catalog: Catalog, http: HttpClient) -> list[Finding]:
     """The servers of the primary and fallback models that are not Ollama hosts (those are
     probed above): an OpenAI-compatible or Anthropic-style server on this machine or network
     is asked for its model list; a cloud service is not contacted."""

@@ -44,7 +44,7 @@ from openclaw.runtime.cooldowns import Cooldowns
 from openclaw.runtime.tokens import Calibration
 
 if TYPE_CHECKING:
-    import aiohttp
+    from openclaw.providers.http_client import HttpClient
 
 __all__ = ["Attempt", "FallbackChain", "Prepared", "Retry", "Switch"]
 
@@ -104,7 +104,7 @@ def _moves_on(error: Error) -> bool:
 @dataclass
 class FallbackChain:
     models: Sequence[Model]
-    http: aiohttp.ClientSession
+    http: HttpClient
     options_for: Callable[[Model], StreamOptions] = field(default=lambda _: StreamOptions())
     max_retries: int = 2
     retry_delay: float = 0.5  # first backoff; doubles each retry

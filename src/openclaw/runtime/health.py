@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any
 from openclaw.providers.errors import connection_detail
 
 if TYPE_CHECKING:
-    import aiohttp
-
     from openclaw.catalog.catalog import Catalog, ProviderStatus
+    from openclaw.providers.http_client import HttpClient
 
 __all__ = ["ProviderHealth", "check_providers", "model_counts", "probe", "readiness"]
 
@@ -75,7 +74,7 @@ def _request(status: ProviderStatus, contact_cloud: bool) -> tuple[str, dict[str
 
 
 async def probe(
-    http: aiohttp.ClientSession,
+    http: HttpClient,
     status: ProviderStatus,
     models: int = 0,
     contact_cloud: bool = False,
@@ -91,7 +90,7 @@ async def probe(
     started = time.perf_counter()
     timeout = aiohttp.ClientTimeout(total=PROBE_TIMEOUT, sock_connect=2.0)
     try:
-        async with http.get(url, headers=headers, timeout=timeout) as response:
+        async with http.session.get(url, headers=headers, timeout=timeout) as response:
             await response.read()
     except TimeoutError:
         problem = f"no answer from {status.base_url} within {PROBE_TIMEOUT:g} s"
@@ -112,7 +111,7 @@ async def probe(
 
 
 async def check_providers(
-    http: aiohttp.ClientSession,
+    http: HttpClient,
     statuses: Iterable[ProviderStatus],
     models: Mapping[str, int] | None = None,
     *,
@@ -139,7 +138,7 @@ def model_counts(catalog: Catalog) -> dict[str, int]:
     return counts
 
 
-async def readiness(http: aiohttp.ClientSession, catalog: Catalog) -> tuple[bool, dict[str, Any]]:
+async def readiness(http: HttpClient, catalog: Catalog) -> tuple[bool, dict[str, Any]]:
     """Ready when at least one model of the selection (primary, then fallbacks) has a usable
     provider; the detail lists each provider asked."""
     selection = catalog.selection()

@@ -44,9 +44,8 @@ from openclaw.providers.model import Model
 from openclaw.providers.registry import StreamFn, get_stream
 
 if TYPE_CHECKING:
-    import aiohttp
-
     from openclaw.catalog.catalog import ProviderStatus
+    from openclaw.providers.http_client import HttpClient
 
 __all__ = ["COLD_LOAD_PENALTY", "HostReport", "Router", "affinity_key", "each_host"]
 
@@ -185,7 +184,7 @@ class Router:
             inner = self._inner(api)
 
             async def stream(
-                model: Model, context: Context, options: StreamOptions, http: aiohttp.ClientSession
+                model: Model, context: Context, options: StreamOptions, http: HttpClient
             ) -> AsyncIterator[StreamEvent]:
                 pool = self._pools.get(model.provider)
                 events = (
@@ -208,7 +207,7 @@ class Router:
         model: Model,
         context: Context,
         options: StreamOptions,
-        http: aiohttp.ClientSession,
+        http: HttpClient,
         session: str,
     ) -> AsyncIterator[StreamEvent]:
         key = affinity_key(model, context, session)
@@ -277,9 +276,7 @@ class Router:
 
     # --- what is loaded where -----------------------------------------------------------
 
-    async def refresh_loaded(
-        self, http: aiohttp.ClientSession, pools: list[Pool] | None = None
-    ) -> None:
+    async def refresh_loaded(self, http: HttpClient, pools: list[Pool] | None = None) -> None:
         """Ask every host (of `pools`, default all) for `/api/ps`. A host that answers after
         failing is up again; one that does not answer is cooled down."""
         hosts = {h.url: h for pool in (pools or self._pools.values()) for h in pool.hosts}
@@ -299,7 +296,7 @@ class Router:
                 wait = min(self.max_cooldown, self.cooldown * 2 ** (state.failures - 1))
                 state.cooldown_until = self._clock() + wait
 
-    async def _first_refresh(self, http: aiohttp.ClientSession, pool: Pool) -> None:
+    async def _first_refresh(self, http: HttpClient, pool: Pool) -> None:
         """Before the first request to a pool, learn what is loaded (at most `PS_BUDGET`)."""
         if all(self._state(h.url).loaded_known for h in pool.hosts):
             return
@@ -309,7 +306,7 @@ class Router:
         for task in done:
             task.result()
 
-    def start(self, http: aiohttp.ClientSession) -> None:
+    def start(self, http: HttpClient) -> None:
         """Refresh `/api/ps` in the background every `ps_interval` seconds (the gateway)."""
 
         async def loop() -> None:

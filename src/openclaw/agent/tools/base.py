@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from openclaw.providers.events import ToolSpec
 
 if TYPE_CHECKING:
-    import aiohttp
+    from openclaw.providers.http_client import HttpClient
 
 __all__ = [
     "ExecPolicy",
@@ -61,7 +61,7 @@ class WebFetchPolicy:
 @dataclass(frozen=True, slots=True)
 class ToolContext:
     workspace: Path
-    http: aiohttp.ClientSession | None = None
+    http: HttpClient | None = None
     exec_policy: ExecPolicy = field(default_factory=ExecPolicy)
     web_fetch: WebFetchPolicy = field(default_factory=WebFetchPolicy)
     # Asks the person whether a command may run (or an address be fetched: `web_fetch URL`);

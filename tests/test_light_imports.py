@@ -1,0 +1,96 @@
+"""Everyday commands import only what they use: each runs as a real process against the Ollama
+emulator, and the modules it loaded are read from its `sys.modules` at exit. A heavy module on a
+command's list fails the test (the cost of each is in benchmarks/import_costs.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.ollama_models import FakeModel
+from tests.fakes.ollama_server import OllamaEmulator
+
+# Heavy for a command that starts often: what each costs is measured in benchmarks/.
+NEVER_FOR_EVERYDAY = ("mcp", "psycopg", "starlette", "uvicorn", "prometheus_client", "jsonschema")
+NO_FILE_PARSING = ("json5", "regex", "sly")  # the JSON5 parser, for a config file with JSON5 in it
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "--help": ("asyncio", "aiohttp", "pydantic", "ssl", "sqlite3", *NO_FILE_PARSING),
+    "models list": ("asyncio", "aiohttp", "pydantic", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY),
+    "models status": ("asyncio", "aiohttp", "pydantic", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY),
+    "config get": ("asyncio", "aiohttp", "pydantic", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY),
+    "agent": ("aiohttp", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY, "prompt_toolkit"),
+}
+
+RUN = """
+import atexit, json, runpy, sys
+def report():
+    with open({out!r}, "w") as f:
+        json.dump(sorted(sys.modules), f)
+atexit.register(report)
+sys.argv = ["openclaw", *{args!r}]
+runpy.run_module("openclaw", run_name="__main__")
+"""
+
+
+def loaded_by(args: list[str], env: dict[str, str], tmp: Path) -> set[str]:
+    out = tmp / "modules.json"
+    code = RUN.format(out=str(out), args=args)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return {name.split(".")[0] for name in json.loads(out.read_text())}
+
+
+def heavy(loaded: set[str], command: str) -> list[str]:
+    return sorted(set(FORBIDDEN[command]) & loaded)
+
+
+@pytest.fixture
+def env(ollama: OllamaEmulator, tmp_path: Path) -> dict[str, str]:
+    for n in range(3):
+        ollama.add_model(FakeModel(f"qwen3:{n}b"))
+    home = tmp_path / "home"
+    home.mkdir()
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(home),
+        "OPENCLAW_STATE_DIR": str(tmp_path / "state"),
+        "OLLAMA_HOST": ollama.url,  # type: ignore[attr-defined]
+        "OLLAMA_API_KEY": "ollama-local",
+        "PYTHONPATH": os.pathsep.join(sys.path),
+    }
+
+
+def test_help_imports_nothing_heavy(env: dict[str, str], tmp_path: Path) -> None:
+    assert heavy(loaded_by(["--help"], env, tmp_path), "--help") == []
+
+
+@pytest.mark.parametrize("command", ["models list", "models status"])
+def test_a_warm_models_command_stays_light(
+    command: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    args = command.split()
+    loaded_by(args, env, tmp_path)  # cold: fills the discovery cache
+    assert heavy(loaded_by(args, env, tmp_path), command) == []
+
+
+def test_config_get_on_an_unchanged_file_does_not_validate_again(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    state = Path(env["OPENCLAW_STATE_DIR"])
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "openclaw.json").write_text('{"gateway": {"port": 18789}}\n')
+    loaded_by(["config", "get", "gateway.port"], env, tmp_path)  # validates, keeps the result
+    loaded = loaded_by(["config", "get", "gateway.port"], env, tmp_path)
+    assert heavy(loaded, "config get") == []
+
+
+def test_a_one_shot_agent_turn_stays_light(env: dict[str, str], tmp_path: Path) -> None:
+    loaded = loaded_by(["agent", "--message", "hi", "--no-tools"], env, tmp_path)
+    assert heavy(loaded, "agent") == []
