@@ -3,7 +3,7 @@
 Part 1, `python -c "import M"` against `python -c pass` (wall time, interleaved rounds).
 Part 2, `PYTHONPROFILEIMPORTTIME=1 openclaw <command>`: the cumulative time of each watched
 module where the command first imports it, and the modules with the largest own (self) time.
-`models list` and `agent` run with Ollama down (a closed port), so only start-up is measured.
+Commands run warm against the Ollama emulator (20 models), with a small config file.
 
     python benchmarks/import_costs.py [--runs 15] [--json FILE]
 """
@@ -16,13 +16,14 @@ import statistics
 import sys
 import tempfile
 from functools import partial
+from pathlib import Path
 
 from harness import (
     BIN,
     Sample,
     Stats,
     clean_env,
-    closed_port_url,
+    emulator,
     interleave,
     print_table,
     run_timed,
@@ -45,8 +46,28 @@ COMMANDS = {
     "--help": ["--help"],
     "models --help": ["models", "--help"],
     "models list": ["models", "list"],
+    "models status": ["models", "status"],
+    "config get": ["config", "get", "gateway.port"],
     "agent --message hi": ["agent", "--message", "hi"],
 }
+# Heavy modules; the table says which of them each command loaded (tests/test_light_imports.py
+# fails when an everyday command loads one it must not).
+HEAVY = (
+    "asyncio",
+    "aiohttp",
+    "pydantic",
+    "json5",
+    "ssl",
+    "sqlite3",
+    "httptools",
+    "mcp",
+    "psycopg",
+    "starlette",
+    "uvicorn",
+    "prompt_toolkit",
+    "jsonschema",
+    "prometheus_client",
+)
 LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 
@@ -76,18 +97,23 @@ def module_costs(runs: int, warmup: int) -> dict[str, Stats]:
 
 
 def command_trees(runs: int) -> dict[str, list[list[tuple[int, int, int, str]]]]:
+    """Each command against the emulator (20 models, answering at once), warm: a first run of
+    each fills the discovery cache and the validated config, and is not counted. The state
+    directory holds a small config file, so `config get` reads one."""
     trees: dict[str, list[list[tuple[int, int, int, str]]]] = {name: [] for name in COMMANDS}
-    with tempfile.TemporaryDirectory() as state:
+    with tempfile.TemporaryDirectory() as state, emulator(20, 0.0) as url:
+        Path(state, "openclaw.json").write_text('{"gateway": {"port": 18789}}\n')
         env = clean_env(
             OLLAMA_API_KEY="ollama-local",
-            OLLAMA_HOST=closed_port_url(),
+            OLLAMA_HOST=url,
             OPENCLAW_STATE_DIR=state,
             PYTHONPROFILEIMPORTTIME="1",
         )
-        for _ in range(runs):
+        for n in range(runs + 1):
             for name, args in COMMANDS.items():
                 sample = run_timed([str(BIN / "openclaw"), *args], env)
-                trees[name].append(import_tree(sample.stderr))
+                if n:
+                    trees[name].append(import_tree(sample.stderr))
     return trees
 
 
@@ -122,13 +148,16 @@ def main() -> int:
             sum(total for _, total, depth, _ in tree if depth == 0) for tree in runs
         )
         watched = {m: statistics.median(cumulative[m]) / 1000 for m in MODULES if m in cumulative}
+        loaded = [m for m in HEAVY if m in cumulative]
         heaviest = sorted(own, key=lambda m: statistics.median(own[m]), reverse=True)[: args.top]
         results[f"openclaw {command}"] = {
             "imports_ms": top_level / 1000,
             "watched_cumulative_ms": watched,
             "largest_self_ms": {m: statistics.median(own[m]) / 1000 for m in heaviest},
+            "heavy_loaded": loaded,
         }
         print(f"\nopenclaw {command}: all imports {top_level / 1000:.1f} ms (importtime, median)")
+        print(f"heavy modules loaded: {', '.join(loaded) or 'none'}")
         rows = [[m, f"{ms:.1f}", "cumulative"] for m, ms in watched.items()]
         rows += [[m, f"{statistics.median(own[m]) / 1000:.1f}", "self"] for m in heaviest]
         print_table(["module", "ms", "kind"], rows)

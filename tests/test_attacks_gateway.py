@@ -153,6 +153,26 @@ async def test_a_foreign_host_header_is_refused(
             assert response.status == 200
 
 
+async def test_many_host_names_get_the_same_verdicts_as_the_first(gateway: RunningGateway) -> None:
+    """The Guard remembers its verdict on the Host names it saw first (a bounded number): a
+    flood of new names is refused one by one, and the names of this gateway still pass."""
+    from openclaw.gateway.guard import HOSTS_REMEMBERED
+
+    port = gateway.url.rsplit(":", 1)[1]
+
+    async def status(http: aiohttp.ClientSession, host: str) -> int:
+        headers = {**bearer(gateway), "Host": host}
+        async with http.get(f"{gateway.url}/healthz", headers=headers) as response:
+            return response.status
+
+    async with aiohttp.ClientSession() as http:
+        foreign = [f"name{n}.example:{port}" for n in range(HOSTS_REMEMBERED + 50)]
+        assert set(await asyncio.gather(*(status(http, h) for h in foreign))) == {403}
+        assert await status(http, foreign[-1]) == 403  # one past the remembered ones
+        for host in (f"127.0.0.2:{port}", f"localhost:{port}", "evil.example"):
+            assert await status(http, host) == (403 if "evil" in host else 200), host
+
+
 # --- the token -----------------------------------------------------------------------------------
 
 

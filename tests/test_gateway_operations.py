@@ -122,6 +122,37 @@ def test_config_is_reloaded_when_the_file_changes(
     assert [b["model"] for b in emu.bodies("/api/chat")] == ["small:1b", "small:1b"]
 
 
+def test_a_reloaded_config_is_what_the_next_request_uses(
+    gateway: RunningGateway,
+    emu: OllamaEmulator,
+    client: openai.OpenAI,
+    isolated_state: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What requests share is worked out once per config: a reload replaces it at once."""
+    caplog.set_level(logging.INFO, logger="openclaw.gateway")
+    emu.queue_chat(ChatReply(text="alone"))
+    first = client.chat.completions.create(
+        model="ollama/qwen3:8b", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert first.choices[0].message.content == "alone"
+    config = isolated_state / "openclaw.json"
+    config.write_text(
+        '{ agents: { defaults: { contextCap: 4096, model: { primary: "ollama/qwen3:8b",'
+        ' fallbacks: ["ollama/small:1b"] } } } }'
+    )
+    wait_for(lambda: "config reloaded" in caplog.text, "the reload")
+    emu.queue_chat(ChatReply(status=500), ChatReply(text="from small"))
+    answer = client.chat.completions.create(
+        model="ollama/qwen3:8b", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert (answer.model, answer.choices[0].message.content) == ("ollama/small:1b", "from small")
+    sent = emu.bodies("/api/chat")
+    assert [b["model"] for b in sent] == ["qwen3:8b", "qwen3:8b", "small:1b"]
+    assert sent[0]["options"]["num_ctx"] > 4096  # before the reload: the default cap
+    assert [b["options"]["num_ctx"] for b in sent[1:]] == [4096, 4096]
+
+
 def test_sighup_reloads_the_config(isolated_state: Path, emu: OllamaEmulator) -> None:
     env = {**os.environ, "OPENCLAW_STATE_DIR": str(isolated_state), **env_for(emu)}
     config = isolated_state / "openclaw.json"

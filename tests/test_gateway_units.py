@@ -267,3 +267,37 @@ async def test_a_run_that_ignores_its_abort_is_cancelled(
         assert sent[-1]["more_body"] is False
     else:
         assert all(m.get("more_body", True) for m in sent)  # nothing more was written
+
+
+def test_what_requests_share_is_kept_until_the_catalog_or_config_is_replaced() -> None:
+    from openclaw.config.schema import Config
+    from openclaw.gateway.generation import Generations
+
+    generations = Generations()
+    config, other_config = Config(), Config()
+    first = generations.of(catalog("ollama/a:1b"), config)
+    assert generations.of(first.catalog, config) is first
+    rebuilt = generations.of(catalog("ollama/a:1b"), config)  # equal, but a new catalog
+    assert rebuilt is not first
+    reloaded = generations.of(rebuilt.catalog, other_config)
+    assert reloaded is not rebuilt and reloaded.config is other_config
+    models, problem = reloaded.agent_chain()
+    assert models == [] and "no model is available" in problem
+    assert reloaded.agent_chain() is reloaded.agent_chain()  # worked out once
+
+
+def test_names_remembered_per_generation_are_bounded() -> None:
+    from openclaw.gateway.generation import MEMO_LIMIT, remember
+
+    memo: dict[str, str] = {}
+    asked: list[str] = []
+
+    def work(name: str) -> str:
+        asked.append(name)
+        return name.upper()
+
+    names = [f"client-chosen-{n}" for n in range(MEMO_LIMIT + 10)]
+    assert [remember(memo, name, work) for name in names] == [n.upper() for n in names]
+    assert len(memo) == MEMO_LIMIT
+    assert remember(memo, names[0], work) == names[0].upper() and asked.count(names[0]) == 1
+    assert remember(memo, names[-1], work) == names[-1].upper() and asked.count(names[-1]) == 2

@@ -20,9 +20,13 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["LOGGER", "AccessLog", "access_lines_to_stderr"]
+__all__ = ["BODY_SEND", "LOGGER", "AccessLog", "access_lines_to_stderr"]
 
 LOGGER = "openclaw.gateway.access"
+# In a request's state: the `send` the access log was given. The layers inside it (the Guard,
+# Starlette's exception handling) look only at the response's start, so a streamed answer may
+# send its body's chunks here, past them, once its start went through them.
+BODY_SEND = "body_send"
 
 
 class AccessLog:
@@ -35,6 +39,7 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         state: dict[str, Any] = scope.setdefault("state", {})
+        state[BODY_SEND] = send
         started = time.perf_counter()
         status = 0
 

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from openclaw.gateway.chat import ChatRun
+from openclaw.gateway.encoding import compact, string
 from openclaw.gateway.errors import ApiError, InvalidRequest
 from openclaw.gateway.faces import FaceKit
 from openclaw.gateway.openai_api import ChatRequest
@@ -238,8 +239,10 @@ def chat_request(body: dict[str, Any], model: str) -> ChatRequest:
 
 
 def _event(kind: str, data: dict[str, Any]) -> bytes:
-    payload = json.dumps({"type": kind, **data}, ensure_ascii=False, separators=(",", ":"))
-    return f"event: {kind}\ndata: {payload}\n\n".encode()
+    return f"event: {kind}\ndata: {compact({'type': kind, **data})}\n\n".encode()
+
+
+_DELTA = 'event: content_block_delta\ndata: {{"type":"content_block_delta","index":{},"delta":{{'
 
 
 class MessageAnswer:
@@ -300,10 +303,16 @@ class MessageAnswer:
         return out + _event("content_block_delta", {"index": self._index, "delta": delta})
 
     def text(self, text: str) -> bytes:
+        if self._open == "text":  # the block is open: only the text is encoded
+            head = _DELTA.format(self._index)
+            return f'{head}"type":"text_delta","text":{string(text)}}}}}\n\n'.encode()
         block = {"type": "text", "text": ""}
         return self._delta("text", block, {"type": "text_delta", "text": text})
 
     def thinking(self, text: str) -> bytes:
+        if self._open == "thinking":
+            head = _DELTA.format(self._index)
+            return f'{head}"type":"thinking_delta","thinking":{string(text)}}}}}\n\n'.encode()
         block = {"type": "thinking", "thinking": "", "signature": ""}
         return self._delta("thinking", block, {"type": "thinking_delta", "thinking": text})
 

@@ -36,18 +36,17 @@ from openclaw.gateway.errors import (
 from openclaw.gateway.faces import FaceKit, face_routes
 from openclaw.gateway.guard import AccessPolicy, Guard
 from openclaw.gateway.metrics import CONTENT_TYPE_LATEST, GatewayMetrics
-from openclaw.gateway.openai_api import (
-    Completion,
-    embed_request,
-    embeddings_json,
-    parse_chat_request,
-)
+from openclaw.gateway.openai_api import Completion, parse_chat_request
+from openclaw.gateway.openai_embeddings import embed_request, embeddings_json
 from openclaw.gateway.state import Gateway, Runtime, Shutdown
 from openclaw.runtime.health import readiness
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # room for a long conversation with a few images
+CHAT_PATHS = frozenset(
+    {"/v1/chat/completions", "/api/chat", "/api/generate", "/v1/messages", "/v1/responses"}
+)
 
 
 def json_response(data: Any, status: int = 200) -> Response:
@@ -71,7 +70,13 @@ async def read_json(request: Request, limit: int) -> Any:
         raise too_large
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    more = True
+    while more:  # the body's messages as they come (what `request.stream()` does, with less)
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunk = message.get("body", b"")
+        more = message.get("more_body", False)
         size += len(chunk)
         if size > limit:
             raise too_large
@@ -201,6 +206,9 @@ def create_app(
         Route("/v1/embeddings", api.embeddings, methods=["POST"]),
         *face_routes(api.kit),
     ]
+    # A request's route is found by trying each in turn: the chat answers (nearly all the
+    # traffic) are tried first. Their paths are plain, so the order changes no match.
+    routes.sort(key=lambda route: getattr(route, "path", "") not in CHAT_PATHS)
     # The access log sees every request, the guard's refusals included.
     middleware = [
         Middleware(AccessLog),

@@ -34,7 +34,6 @@ from openclaw.agent.events import (
     TurnStart,
 )
 from openclaw.agent.store import store_errors
-from openclaw.catalog.catalog import Catalog
 from openclaw.catalog.model import ModelRef
 from openclaw.errors import UserError
 from openclaw.gateway.activity import FinishedRequest
@@ -57,10 +56,12 @@ from openclaw.providers.events import (
     UserMessage,
 )
 from openclaw.providers.model import Model
-from openclaw.runtime.fallback import Attempt, FallbackChain, Retry, Switch
+from openclaw.runtime.fallback import Attempt, ChainEvent, FallbackChain, Retry, Switch
 
 if TYPE_CHECKING:
     from openclaw.agent.store import Store
+    from openclaw.gateway.generation import Generation
+    from openclaw.runtime.tokens import Calibration
 
 __all__ = ["AGENT_MODEL", "Answered", "ChatEvent", "ChatRun", "Failed", "start_chat"]
 
@@ -108,9 +109,10 @@ class ChatRun:
         self,
         gateway: Gateway,
         model: Model,
-        source: AsyncIterator[ChatEvent],
+        source: AsyncIterator[ChatEvent | ChainEvent],
         started: float,
         abort: asyncio.Event | None = None,
+        chain: FallbackChain | None = None,
     ) -> None:
         self.gateway = gateway
         self.model = model  # the first model asked
@@ -121,6 +123,7 @@ class ChatRun:
         self._source = source
         self._abort = abort
         self._started = started
+        self._chain = chain  # a plain chain's events are its own: Done and Error are turned here
 
     def abort(self, reason: str) -> None:
         if not self.reason:
@@ -129,7 +132,8 @@ class ChatRun:
             self._abort.set()
 
     async def events(self) -> AsyncGenerator[ChatEvent, None]:
-        """The run's events, measured on the way through."""
+        """The run's events, measured on the way through (a chain's `Done` and `Error` as
+        `Answered` and `Failed`)."""
         metrics = self.gateway.metrics
         first: float | None = None
         model = self.model.key
@@ -139,13 +143,21 @@ class ChatRun:
         try:
             async for event in self._source:
                 match event:
-                    case TextDelta() | ThinkingDelta() | ToolCallEvent() if first is None:
-                        first = time.perf_counter() - self._started
-                        metrics.waiting.end(waiting)
+                    case TextDelta() | ThinkingDelta() | ToolCallEvent():
+                        if first is None:
+                            first = time.perf_counter() - self._started
+                            metrics.waiting.end(waiting)
+                    case Start() | Compacted():  # a plain chain is not prepared: never compacts
+                        continue
                     case Switch(failed=failed, next=following):
                         metrics.fallbacks.labels(failed, following).inc()
                         model = following
                         metrics.waiting.switch(waiting, model)
+                    case Done(message=message):
+                        event = final = Answered(message, self._attempts())
+                        model = message.model or model
+                    case Error(kind=kind, message=message):
+                        event = final = Failed(kind, message, self._attempts())
                     case Answered(message=message):
                         final = event
                         model = message.model or model
@@ -157,6 +169,9 @@ class ChatRun:
             metrics.stream_ended()
             self.ttft, self.answered_by = first, model
             self._record(model, first, final)
+
+    def _attempts(self) -> tuple[Attempt, ...]:
+        return tuple(self._chain.attempts) if self._chain is not None else ()
 
     def _record(self, model: str, first: float | None, final: Answered | Failed | None) -> None:
         gateway = self.gateway
@@ -193,8 +208,8 @@ async def start_chat(gateway: Gateway, request: ChatRequest, started: float) -> 
         abort = asyncio.Event()
         model, events = _agent_run(gateway, request, abort)
         return ChatRun(gateway, model, events, started, abort)
-    model, events = await _model_run(gateway, request)
-    return ChatRun(gateway, model, events, started)
+    model, chain = await _model_run(gateway, request)
+    return ChatRun(gateway, model, chain.run(request.context), started, chain=chain)
 
 
 def _client_runs_tools(context: Context) -> bool:
@@ -250,61 +265,52 @@ async def _resolve(gateway: Gateway, ref: str) -> Model:
     return model
 
 
-async def _model_run(
-    gateway: Gateway, request: ChatRequest
-) -> tuple[Model, AsyncIterator[ChatEvent]]:
-    from openclaw.runtime.selection import chain_models, options_factory
-
+async def _model_run(gateway: Gateway, request: ChatRequest) -> tuple[Model, FallbackChain]:
     runtime = gateway.runtime
     if request.model == AGENT_MODEL:
-        try:
-            models = chain_models(runtime.catalog.current)
-        except UserError as error:
-            raise Unavailable(str(error), code="no_model_available") from None
+        generation = gateway.generation()
+        models, problem = generation.agent_chain()
+        if not models:
+            raise Unavailable(problem, code="no_model_available")
         model = models[0]
     else:
         model = await _resolve(gateway, request.model)
-        models = [model, *_fallbacks(runtime.catalog.current, model)]
+        generation = gateway.generation()  # of the catalog the model was found in
+        models = [model, *generation.fallbacks(model)]
     if request.context.tools and not model.tools:
         raise InvalidRequest(
             f"{model.key} does not take tools (a chat-only model):"
             " send the request without `tools`, or to another model",
             param="tools",
         )
-    base = options_factory(runtime.catalog.current, runtime.config, request.thinking)
-    options = _with_request(base, request, None)
     chain = FallbackChain(
         models,
         runtime.http,
-        options,
+        _model_options(generation, request, runtime.calibration),
         stream_for=runtime.routing(),
         cooldowns=runtime.cooldowns.for_request(),
         calibration=runtime.calibration,
     )
-    return model, _chain_events(chain, request.context)
+    return model, chain
 
 
-def _fallbacks(catalog: Catalog, model: Model) -> list[Model]:
-    """The configured fallbacks behind a model the client named, when it is the configured
-    primary or one of its fallbacks (a model outside the chain answers alone)."""
-    selection = catalog.selection()
-    chain = [m for m in (selection.primary, *selection.fallbacks) if m is not None]
-    if model not in chain:
-        return []
-    return [m for m in chain if m != model and catalog.providers[m.provider].available]
+def _model_options(
+    generation: Generation, request: ChatRequest, calibration: Calibration
+) -> Callable[[Model], StreamOptions]:
+    """The stream options for each model of the chain, made in one go."""
 
+    def options_for(model: Model) -> StreamOptions:
+        return StreamOptions(
+            api_key=generation.keys.get(model.provider),
+            thinking=request.thinking,
+            temperature=request.temperature,
+            max_tokens=request.max_tokens,
+            context_cap=generation.context_cap,
+            token_ratio=calibration.ratio(model.key),
+            sampling=request.sampling,
+        )
 
-async def _chain_events(chain: FallbackChain, context: Context) -> AsyncIterator[ChatEvent]:
-    async for event in chain.run(context):
-        match event:
-            case Start() | Compacted():  # a plain chain is not prepared, so never compacts
-                continue
-            case Done(message=message):
-                yield Answered(message, tuple(chain.attempts))
-            case Error(kind=kind, message=message):
-                yield Failed(kind, message, tuple(chain.attempts))
-            case _:
-                yield event
+    return options_for
 
 
 # --- the agent ------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from openclaw.agent.events import ToolStart
+from openclaw.gateway.access_log import BODY_SEND
 from openclaw.gateway.chat import Answered, ChatRun, Failed
 from openclaw.gateway.state import Shutdown
 from openclaw.providers.events import (
@@ -116,10 +117,12 @@ async def _disconnected(receive: Receive) -> None:
 
 
 class _Output:
-    """The ASGI send side, tolerant of a client that is gone."""
+    """The ASGI send side, tolerant of a client that is gone. The body goes to `body_send`
+    (the access log's, past the layers that watch only the start) once the start is sent."""
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, body_send: Send | None = None) -> None:
         self._send = send
+        self._body_send = body_send or send
         self.started = False
         self.ended = False
         self.gone = False
@@ -127,12 +130,16 @@ class _Output:
     async def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
         self.started = True
         await self._call({"type": "http.response.start", "status": status, "headers": headers})
+        self._send = self._body_send
 
     async def write(self, data: bytes, *, last: bool = False) -> None:
-        if self.ended:
+        if self.ended or self.gone:
             return
         self.ended = last
-        await self._call({"type": "http.response.body", "body": data, "more_body": not last})
+        try:
+            await self._send({"type": "http.response.body", "body": data, "more_body": not last})
+        except OSError:  # the client went away between two chunks
+            self.gone = True
 
     async def whole(self, status: int, body: bytes, no_retry: bool = False) -> None:
         retry = [(b"retry-after", RETRY_AFTER)] if status in (429, 503) and not no_retry else []
@@ -165,7 +172,7 @@ class ChatResponse(Response):
         self.notices: list[Notice] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        out = _Output(send)
+        out = _Output(send, scope.get("state", {}).get(BODY_SEND))
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None

@@ -22,6 +22,7 @@ from openclaw.catalog.catalog import Catalog
 from openclaw.gateway.chat import AGENT_MODEL, ChatRun, start_chat
 from openclaw.gateway.chat_response import ChatResponse, Encoder
 from openclaw.gateway.errors import ApiError, InvalidRequest, ModelNotFound
+from openclaw.gateway.generation import remember
 from openclaw.gateway.openai_api import ChatRequest
 from openclaw.gateway.state import Gateway
 from openclaw.providers.model import Model
@@ -85,15 +86,31 @@ class FaceKit:
         if wanted.lower() in (AGENT_MODEL, f"{AGENT_MODEL}:latest"):
             return AGENT_MODEL
         source = self.gateway.runtime.catalog
-        found = _lookup(source.current, wanted)
+        found = self._key(source.current, wanted)
         if found is None:  # perhaps pulled a moment ago
-            found = _lookup(await source.after_miss(), wanted)
+            found = self._key(await source.after_miss(), wanted)
         if found is not None:
             return found
         raise ModelNotFound(f"model '{wanted}' not found", param="model")
 
+    def _key(self, catalog: Catalog, name: str) -> str | None:
+        generation = self.gateway.generations.of(catalog, self.gateway.runtime.config)
+        return remember(generation.model_keys, name, lambda wanted: _lookup(catalog, wanted))
+
     def catalog(self) -> Catalog:
         return self.gateway.runtime.catalog.current
+
+    def client_names(self) -> Callable[[str], str]:
+        """A catalog key -> the model's name for clients that know only one server's names
+        (`model_name`), in the current catalog."""
+        generation = self.gateway.generation()
+        catalog = generation.catalog
+
+        def name_of(key: str) -> str:
+            found = catalog.find(key) if "/" in key else None
+            return model_name(found, catalog) if found is not None else key
+
+        return lambda key: remember(generation.client_names, key, name_of)
 
     async def answer(
         self,

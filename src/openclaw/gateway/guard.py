@@ -47,6 +47,7 @@ __all__ = ["AccessPolicy", "Guard", "is_public"]
 _PUBLIC_PAGES = frozenset({"/"})
 _PUBLIC_PREFIXES = ("/static/",)
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+HOSTS_REMEMBERED = 256  # Host headers whose verdict is kept (each is the same every time)
 
 
 def is_public(method: str, path: str) -> bool:
@@ -128,6 +129,7 @@ class Guard:
         self._token = policy.token.encode() if policy.token else None
         self._on_refusal = on_refusal
         self._in_flight = 0
+        self._hosts: dict[str, bool] = {}  # Host header -> allowed, for the hosts seen first
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -158,7 +160,7 @@ class Guard:
     def _check(self, method: str, path: str, headers: dict[bytes, bytes]) -> ApiError | None:
         policy = self.policy
         host = headers.get(b"host", b"").decode("latin-1")
-        if not policy.host_allowed(host):
+        if not self._host_allowed(host):
             shown = host[:100] or "(none)"
             return Forbidden(
                 f"the Host header {shown!r} is not a name of this gateway, so the request is"
@@ -193,6 +195,14 @@ class Guard:
         if self._token is not None and not is_public(method, path):
             return self._check_token(headers)
         return None
+
+    def _host_allowed(self, host: str) -> bool:
+        allowed = self._hosts.get(host)
+        if allowed is None:
+            allowed = self.policy.host_allowed(host)
+            if len(self._hosts) < HOSTS_REMEMBERED:  # a client chooses them: bounded
+                self._hosts[host] = allowed
+        return allowed
 
     def _check_token(self, headers: dict[bytes, bytes]) -> ApiError | None:
         assert self._token is not None

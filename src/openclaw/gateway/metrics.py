@@ -10,6 +10,7 @@ time, the models it has loaded and the memory each host gives them (GPU and RAM)
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -160,6 +161,17 @@ class OllamaLoadedCollector(Collector):
         yield from families.values()
 
 
+@dataclass(frozen=True, slots=True)
+class _ModelSeries:
+    ttft: Histogram
+    duration: Histogram
+    tokens_per_second: Histogram
+    prompt_tokens_per_second: Histogram
+    load_seconds: Histogram
+    prompt_tokens: Counter
+    completion_tokens: Counter
+
+
 class GatewayMetrics:
     """The gateway's metrics; nothing is shared between two apps."""
 
@@ -240,6 +252,10 @@ class GatewayMetrics:
         self.pools = PoolHostsCollector()
         r.register(self.pools)
         ProcessCollector(registry=r)
+        # The series of each model (and outcome) seen, as `labels()` returns them: the same
+        # models as the registry holds series for.
+        self._by_model: dict[tuple[str, str], _ModelSeries] = {}
+        self._by_outcome: dict[tuple[str, str, str], Counter] = {}
 
     def stream_started(self) -> None:
         self.in_flight += 1
@@ -259,28 +275,51 @@ class GatewayMetrics:
         usage: Usage,
     ) -> float | None:
         """Count one answered request; returns its output tokens per second when known."""
-        self.requests.labels(model, provider, outcome).inc()
-        self.duration.labels(model, provider).observe(duration)
+        series = self._series(model, provider)
+        self._outcome(model, provider, outcome).inc()
+        series.duration.observe(duration)
         if ttft is not None:
-            self.ttft.labels(model, provider).observe(ttft)
+            series.ttft.observe(ttft)
         if usage.input:
-            self.prompt_tokens.labels(model, provider).inc(usage.input)
+            series.prompt_tokens.inc(usage.input)
         if usage.output:
-            self.completion_tokens.labels(model, provider).inc(usage.output)
+            series.completion_tokens.inc(usage.output)
         if usage.load_ns:
-            self.load_seconds.labels(model, provider).observe(usage.load_ns / 1e9)
+            series.load_seconds.observe(usage.load_ns / 1e9)
         if usage.input and usage.prompt_eval_ns:
-            rate = usage.input / (usage.prompt_eval_ns / 1e9)
-            self.prompt_tokens_per_second.labels(model, provider).observe(rate)
+            series.prompt_tokens_per_second.observe(usage.input / (usage.prompt_eval_ns / 1e9))
         if usage.output and usage.eval_ns:  # the server's own counters, not wall time
             rate = usage.output / (usage.eval_ns / 1e9)
-            self.tokens_per_second.labels(model, provider).observe(rate)
+            series.tokens_per_second.observe(rate)
             return rate
         if ttft is None or not usage.output or duration <= ttft:
             return None
         rate = usage.output / (duration - ttft)
-        self.tokens_per_second.labels(model, provider).observe(rate)
+        series.tokens_per_second.observe(rate)
         return rate
+
+    def _series(self, model: str, provider: str) -> _ModelSeries:
+        """One model's series, looked up by their labels once (a lookup takes a lock)."""
+        found = self._by_model.get((model, provider))
+        if found is None:
+            labels = (model, provider)
+            found = self._by_model[labels] = _ModelSeries(
+                self.ttft.labels(*labels),
+                self.duration.labels(*labels),
+                self.tokens_per_second.labels(*labels),
+                self.prompt_tokens_per_second.labels(*labels),
+                self.load_seconds.labels(*labels),
+                self.prompt_tokens.labels(*labels),
+                self.completion_tokens.labels(*labels),
+            )
+        return found
+
+    def _outcome(self, model: str, provider: str, outcome: str) -> Counter:
+        key = (model, provider, outcome)
+        found = self._by_outcome.get(key)
+        if found is None:
+            found = self._by_outcome[key] = self.requests.labels(*key)
+        return found
 
     async def render(
         self,

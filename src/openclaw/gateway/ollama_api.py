@@ -11,18 +11,16 @@ and `openclaw` is the agent. Fallback and the window checks happen behind it as 
 from __future__ import annotations
 
 import json
-import time
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from openclaw.catalog.catalog import Catalog
 from openclaw.gateway.chat import AGENT_MODEL, ChatRun
 from openclaw.gateway.errors import ApiError, InvalidRequest
 from openclaw.gateway.faces import FaceKit, model_name
+from openclaw.gateway.ollama_answer import OllamaAnswer, now
 from openclaw.gateway.openai_api import ChatRequest
 from openclaw.providers.events import (
     AssistantMessage,
@@ -41,7 +39,6 @@ __all__ = ["FACE", "VERSION", "routes"]
 
 FACE = "ollama"
 VERSION = "0.30.0"  # the Ollama version whose API this face follows (capabilities in tags)
-NDJSON = [(b"content-type", b"application/x-ndjson")]
 _EPOCH = "1970-01-01T00:00:00Z"
 _EMPTY_MESSAGE = {"role": "assistant", "content": ""}
 _THINK: dict[Any, ThinkingLevel] = {
@@ -60,10 +57,6 @@ def _json(data: Any, status: int = 200) -> Response:
 
 def error_response(error: ApiError) -> Response:
     return _json({"error": error.message}, error.status)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _fail(message: str, param: str) -> InvalidRequest:
@@ -221,112 +214,6 @@ def generate_request(body: dict[str, Any], model: str) -> ChatRequest:
     return ChatRequest(model=model, context=context, **_settings(body))
 
 
-# --- answers --------------------------------------------------------------------------------
-
-
-class OllamaAnswer:
-    """One `/api/chat` (or, with `generate`, `/api/generate`) answer as NDJSON lines or one
-    object; `model` is kept in the client's names."""
-
-    stream_headers = NDJSON
-
-    def __init__(self, model: str, catalog: Catalog, *, generate: bool = False) -> None:
-        self._catalog = catalog
-        self._name = self._client_name(model)
-        self.generate = generate
-        self.started = time.perf_counter()
-        self.calls_sent = 0
-
-    def _client_name(self, key: str) -> str:
-        found = self._catalog.find(key) if "/" in key else None
-        return model_name(found, self._catalog) if found is not None else key
-
-    @property
-    def model(self) -> str:
-        return self._name
-
-    @model.setter
-    def model(self, key: str) -> None:
-        self._name = self._client_name(key)
-
-    def _part(
-        self, content: str = "", thinking: str = "", calls: list[Any] | None = None
-    ) -> dict[str, Any]:
-        if self.generate:
-            out: dict[str, Any] = {"response": content}
-            if thinking:
-                out["thinking"] = thinking
-            return out
-        message: dict[str, Any] = {"role": "assistant", "content": content}
-        if thinking:
-            message["thinking"] = thinking
-        if calls:
-            message["tool_calls"] = calls
-        return {"message": message}
-
-    def _line(self, data: dict[str, Any]) -> bytes:
-        head = {"model": self._name, "created_at": _now()}
-        return (
-            json.dumps({**head, **data}, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-        )
-
-    def _call(self, call: ToolCall) -> dict[str, Any]:
-        index = self.calls_sent
-        self.calls_sent += 1
-        return {
-            "id": call.id,
-            "function": {"index": index, "name": call.name, "arguments": call.arguments},
-        }
-
-    def _end(self, message: AssistantMessage) -> dict[str, Any]:
-        total = int((time.perf_counter() - self.started) * 1e9)
-        return {
-            "done": True,
-            "done_reason": "length" if message.stop_reason == "length" else "stop",
-            "total_duration": total,
-            "load_duration": 0,
-            "prompt_eval_count": message.usage.input,
-            "eval_count": message.usage.output,
-        }
-
-    def role(self) -> bytes:
-        return b""
-
-    def text(self, text: str) -> bytes:
-        return self._line({**self._part(text), "done": False})
-
-    def thinking(self, text: str) -> bytes:
-        return self._line({**self._part(thinking=text), "done": False})
-
-    def tool_call(self, call: ToolCall) -> bytes:
-        if self.generate:
-            return b""
-        return self._line({**self._part(calls=[self._call(call)]), "done": False})
-
-    def finish(self, message: AssistantMessage) -> bytes:
-        if message.model:
-            self.model = message.model
-        return self._line({**self._part(), **self._end(message)})
-
-    def notice(self, notice: dict[str, str]) -> bytes:
-        """A line with nothing to show that carries an OpenClaw notice (`openclaw_notice`:
-        Ollama clients ignore fields they do not know)."""
-        return self._line({**self._part(), "done": False, "openclaw_notice": notice})
-
-    def error(self, message: str, type_: str, code: str | None) -> bytes:
-        return json.dumps({"error": message}, ensure_ascii=False).encode() + b"\n"
-
-    def whole(self, message: AssistantMessage) -> dict[str, Any]:
-        if message.model:
-            self.model = message.model
-        calls = [self._call(c) for c in message.tool_calls]
-        part = self._part(message.content, message.thinking, calls)
-        return {"model": self._name, "created_at": _now(), **part, **self._end(message)}
-
-    def failure(self, status: int, message: str, type_: str, code: str | None) -> bytes:
-        return json.dumps({"error": message}, ensure_ascii=False).encode()
-
-
 # --- listings -------------------------------------------------------------------------------
 
 
@@ -396,14 +283,14 @@ class _Api:
         if not body.get("prompt" if generate else "messages"):  # how Ollama clients preload
             done: dict[str, Any] = {"done": True, "done_reason": "load"}
             done |= {"response": ""} if generate else {"message": _EMPTY_MESSAGE}
-            return _json({"model": body.get("model"), "created_at": _now(), **done})
+            return _json({"model": body.get("model"), "created_at": now(), **done})
         build = generate_request if generate else chat_request
 
         async def parse() -> ChatRequest:
             return build(body, key)
 
         def encoder(chat: ChatRequest, run: ChatRun) -> OllamaAnswer:
-            return OllamaAnswer(chat.model, kit.catalog(), generate=generate)
+            return OllamaAnswer(chat.model, kit.client_names(), generate=generate)
 
         return await kit.answer(request, parse, encoder, error_response)
 

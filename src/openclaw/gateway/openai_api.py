@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from openclaw.gateway.encoding import compact, string
 from openclaw.gateway.errors import InvalidRequest, error_body, error_json
 from openclaw.providers.events import (
     AssistantMessage,
@@ -336,9 +337,7 @@ def tool_call_json(call: ToolCall, index: int | None = None) -> dict[str, Any]:
 
 
 def sse(data: dict[str, Any]) -> bytes:
-    return (
-        b"data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
-    )
+    return f"data: {compact(data)}\n\n".encode()
 
 
 SSE_HEADERS = [
@@ -356,9 +355,22 @@ class Completion:
     def __init__(self, model: str, include_usage: bool = False) -> None:
         self.id = f"chatcmpl-{secrets.token_hex(12)}"
         self.created = int(time.time())
-        self.model = model
         self.include_usage = include_usage
         self.calls_sent = 0
+        self.model = model
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    @model.setter
+    def model(self, model: str) -> None:
+        """The model named in the chunks from now on; the bytes around a delta are kept."""
+        self._model = model
+        head = f'"id":{string(self.id)},"object":"chat.completion.chunk","created":{self.created}'
+        self._open = f'data: {{{head},"model":{string(model)},"choices":[{{"index":0,"delta":{{'
+        self._usage = ',"usage":null' if self.include_usage else ""
+        self._close = f'}},"logprobs":null,"finish_reason":null}}]{self._usage}}}\n\n'
 
     def whole(self, message: AssistantMessage) -> dict[str, Any]:
         """The non-streamed answer."""
@@ -410,13 +422,13 @@ class Completion:
         return sse(data)
 
     def role(self) -> bytes:
-        return self._chunk({"role": "assistant", "content": ""})
+        return f'{self._open}"role":"assistant","content":""{self._close}'.encode()
 
     def text(self, text: str) -> bytes:
-        return self._chunk({"content": text})
+        return f'{self._open}"content":{string(text)}{self._close}'.encode()
 
     def thinking(self, text: str) -> bytes:
-        return self._chunk({"reasoning_content": text})
+        return f'{self._open}"reasoning_content":{string(text)}{self._close}'.encode()
 
     def tool_call(self, call: ToolCall) -> bytes:
         index = self.calls_sent
@@ -426,7 +438,8 @@ class Completion:
     def finish(self, message: AssistantMessage) -> bytes:
         """The last chunk (with `finish_reason`), the usage chunk when asked for, `[DONE]`."""
         reason = finish_reason(message.stop_reason, bool(message.tool_calls) or self.calls_sent > 0)
-        out = self._chunk({}, reason)
+        last = f'}},"logprobs":null,"finish_reason":{string(reason)}}}]{self._usage}}}\n\n'
+        out = f"{self._open}{last}".encode()
         if self.include_usage:
             out += sse(
                 {
@@ -447,52 +460,3 @@ class Completion:
     def failure(self, status: int, message: str, type_: str, code: str | None) -> bytes:
         """The body of an error answered instead of the answer."""
         return error_json(message, type_, code)
-
-
-# --- embeddings -----------------------------------------------------------------------------
-
-
-def embed_request(body: Any) -> tuple[str, dict[str, Any], bool]:
-    """A `/v1/embeddings` body as (model, Ollama `/api/embed` body, base64 wanted)."""
-    if not isinstance(body, dict):
-        raise _fail("the request body must be a JSON object", "body")
-    model, raw = body.get("model"), body.get("input")
-    if not isinstance(model, str) or not model.strip():
-        raise _fail(
-            "`model` is required: an Ollama embedding model such as nomic-embed-text", "model"
-        )
-    inputs = [raw] if isinstance(raw, str) else raw
-    if not isinstance(inputs, list) or not inputs or not all(isinstance(i, str) for i in inputs):
-        raise _fail(
-            "`input` must be a string or a list of strings (token arrays are not taken)", "input"
-        )
-    encoding = body.get("encoding_format") or "float"
-    if encoding not in ("float", "base64"):
-        raise _fail("`encoding_format` must be float or base64", "encoding_format")
-    sent: dict[str, Any] = {"input": inputs}
-    dimensions = body.get("dimensions")
-    if dimensions is not None:
-        if isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1:
-            raise _fail("`dimensions` must be a positive integer", "dimensions")
-        sent["dimensions"] = dimensions
-    return model.strip(), sent, encoding == "base64"
-
-
-def embeddings_json(model: str, answer: dict[str, Any], base64: bool) -> dict[str, Any]:
-    """Ollama's `/api/embed` answer in OpenAI's shape."""
-    import base64 as b64
-    import struct
-
-    data = []
-    for n, vector in enumerate(answer.get("embeddings") or []):
-        value: Any = vector
-        if base64:
-            value = b64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
-        data.append({"object": "embedding", "index": n, "embedding": value})
-    tokens = int(answer.get("prompt_eval_count") or 0)
-    return {
-        "object": "list",
-        "data": data,
-        "model": model,
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from openclaw.gateway.chat import ChatRun
+from openclaw.gateway.encoding import compact, string
 from openclaw.gateway.errors import ApiError, InvalidRequest, error_json
 from openclaw.gateway.faces import FaceKit
 from openclaw.gateway.openai_api import ChatRequest, parse_sampling, response_format
@@ -210,12 +211,21 @@ class ResponseAnswer:
         self._seq = 0
         self._items: list[dict[str, Any]] = []
         self._open: dict[str, Any] | None = None  # the message or reasoning item being written
+        self._written: list[str] = []  # its text so far, joined when it is closed
 
     def _event(self, kind: str, data: dict[str, Any]) -> bytes:
         payload = {"type": kind, "sequence_number": self._seq, **data}
         self._seq += 1
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        return f"event: {kind}\ndata: {text}\n\n".encode()
+        return f"event: {kind}\ndata: {compact(payload)}\n\n".encode()
+
+    def _delta(self, kind: str, where: str, text: str) -> bytes:
+        """`_event` for a text or reasoning delta: only the text is encoded."""
+        self._written.append(text)
+        assert self._open is not None
+        seq, self._seq = self._seq, self._seq + 1
+        item = f'"item_id":{string(self._open["id"])},"output_index":{len(self._items)}'
+        data = f'{{"type":"{kind}","sequence_number":{seq},{item},{where},"delta":{string(text)}}}'
+        return f"event: {kind}\ndata: {data}\n\n".encode()
 
     def _response(self, status: str, usage: dict[str, Any] | None = None) -> dict[str, Any]:
         return {
@@ -244,8 +254,10 @@ class ResponseAnswer:
             return b""
         index = len(self._items)
         where = {"item_id": item["id"], "output_index": index}
+        text, self._written = "".join(self._written), []
         if item["type"] == "message":
             part = item["content"][0]
+            part["text"] = text
             out = self._event(
                 "response.output_text.done", {**where, "content_index": 0, "text": part["text"]}
             )
@@ -254,6 +266,7 @@ class ResponseAnswer:
             )
         else:
             part = item["summary"][0]
+            part["text"] = text
             out = self._event(
                 "response.reasoning_summary_text.done",
                 {**where, "summary_index": 0, "text": part["text"]},
@@ -288,10 +301,7 @@ class ResponseAnswer:
             part = {"type": "output_text", "text": "", "annotations": []}
             item = _message_item(f"msg_{secrets.token_hex(8)}", part, "in_progress")
             out = self._start(item, dict(part), "message")
-        assert self._open is not None
-        self._open["content"][0]["text"] += text
-        where = {"item_id": self._open["id"], "output_index": len(self._items), "content_index": 0}
-        return out + self._event("response.output_text.delta", {**where, "delta": text})
+        return out + self._delta("response.output_text.delta", '"content_index":0', text)
 
     def thinking(self, text: str) -> bytes:
         out = b""
@@ -299,10 +309,7 @@ class ResponseAnswer:
             part = {"type": "summary_text", "text": ""}
             item = {"type": "reasoning", "id": f"rs_{secrets.token_hex(8)}", "summary": [part]}
             out = self._start(item, dict(part), "reasoning")
-        assert self._open is not None
-        self._open["summary"][0]["text"] += text
-        where = {"item_id": self._open["id"], "output_index": len(self._items), "summary_index": 0}
-        return out + self._event("response.reasoning_summary_text.delta", {**where, "delta": text})
+        return out + self._delta("response.reasoning_summary_text.delta", '"summary_index":0', text)
 
     def tool_call(self, call: ToolCall) -> bytes:
         out = self._close()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from openclaw.catalog.catalog import Catalog
 from openclaw.config.schema import Config
+from openclaw.gateway.generation import Generation, Generations
 from openclaw.runtime.cooldowns import Cooldowns
 from openclaw.runtime.tokens import Calibration
 
@@ -226,6 +227,11 @@ class Gateway:
     activity: Activity
     shutdown: Shutdown
     sessions: SessionLog = field(default_factory=lambda: SessionLog())
+    generations: Generations = field(default_factory=lambda: Generations())
+
+    def generation(self) -> Generation:
+        """What the requests of the current catalog and config share."""
+        return self.generations.of(self.runtime.catalog.current, self.runtime.config)
 
     def refused(self, kind: str, message: str) -> None:
         """Count a request the gateway refused before any model was asked."""

@@ -184,7 +184,9 @@ class FallbackChain:
             error: Error | None = None
             options = self.options_for(model)
             if self.calibration is not None:
-                options = replace(options, token_ratio=self.calibration.ratio(model.key))
+                ratio = self.calibration.ratio(model.key)
+                if ratio != options.token_ratio:
+                    options = replace(options, token_ratio=ratio)
             sent = prepared.context
             stream = self.stream_for(model.api)
             events = stream(model, sent, options, self.http)

@@ -183,18 +183,13 @@ class Router:
         def pick(api: str) -> StreamFn:
             inner = self._inner(api)
 
-            async def stream(
+            def stream(
                 model: Model, context: Context, options: StreamOptions, http: HttpClient
             ) -> AsyncIterator[StreamEvent]:
                 pool = self._pools.get(model.provider)
-                events = (
-                    inner(model, context, options, http)
-                    if pool is None
-                    else self._routed(pool, inner, model, context, options, http, session)
-                )
-                async with aclosing(events):  # type: ignore[type-var]
-                    async for event in events:
-                        yield event
+                if pool is None:  # one host: its stream as it is, no layer per event
+                    return inner(model, context, options, http)
+                return self._routed(pool, inner, model, context, options, http, session)
 
             return stream
 
