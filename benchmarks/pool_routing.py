@@ -158,7 +158,7 @@ async def pool_model(
     config = validate(
         Config, {"models": {"providers": {"lab": {"api": "ollama", "baseUrls": urls}}}}
     )
-    catalog = await build_catalog(config, {}, state, http)
+    catalog = await asyncio.to_thread(build_catalog, config, {}, state)
     return catalog.resolve(f"lab/{MODEL}"), Router(catalog.pools())
 
 

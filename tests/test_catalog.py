@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +14,14 @@ from openclaw.catalog.model import ModelRef
 from openclaw.config.schema import Config
 from openclaw.config.sections import validate
 from openclaw.errors import NotFoundError, UserError
-from openclaw.http import open_http
 from tests.fakes.ollama_server import FakeModel, OllamaEmulator
 
 
 async def catalog_for(
     data: dict[str, Any], env: dict[str, str], state: Path, discover: bool = True
 ) -> Catalog:
-    async with open_http() as http:
-        return await build_catalog(validate(Config, data), env, state, http, discover=discover)
+    config = validate(Config, data)
+    return await asyncio.to_thread(build_catalog, config, env, state, discover=discover)
 
 
 def tools_models(emu: OllamaEmulator) -> None:
@@ -109,6 +109,18 @@ async def test_cloud_providers_need_their_key(tmp_path: Path) -> None:
     assert opus.cost.input == 15 and opus.context_window == 200000 and not opus.local
     keyed = await catalog_for({}, {"ANTHROPIC_API_KEY": "sk-ant-xyz"}, tmp_path)
     assert {m.provider for m in keyed.available()} == {"anthropic"}
+
+
+async def test_built_in_models_read_as_the_config_would_read_them(tmp_path: Path) -> None:
+    """The built-in list is read without validation; a provider entry without `models` reads
+    the same list through the config's model entries: both must give the same records."""
+    plain = await catalog_for({}, {}, tmp_path)
+    listed = {"anthropic": {}, "openai": {}}
+    validated = await catalog_for({"models": {"providers": listed}}, {}, tmp_path)
+    assert [p.origin for p in validated.providers.values()] == ["explicit", "explicit"]
+    assert len(plain.models) == len(validated.models) == 13
+    for a, b in zip(plain.models, validated.models, strict=True):
+        assert repr(a) == repr(b)  # every field, params and headers included, floats as floats
 
 
 async def test_mixed_strategy_seed(ollama: OllamaEmulator, tmp_path: Path) -> None:

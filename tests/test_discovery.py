@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from openclaw.catalog.ollama_discovery import ShowCache, discover_ollama_models, parse_show
-from openclaw.http import open_http
 from tests.fakes.ollama_server import FakeModel, OllamaEmulator
 from tests.fakes.serve import serve_in_thread
 
 
 async def discover(emu: OllamaEmulator, cache: ShowCache | None = None):  # type: ignore[no-untyped-def]
-    async with open_http() as http:
-        return await discover_ollama_models(http, emu.url, cache=cache)  # type: ignore[attr-defined]
+    url = emu.url  # type: ignore[attr-defined]
+    return await asyncio.to_thread(discover_ollama_models, url, cache=cache)
 
 
 def by_id(result):  # type: ignore[no-untyped-def]
@@ -158,7 +158,6 @@ async def test_odd_names_keep_their_form(ollama: OllamaEmulator, name: str) -> N
 
 
 async def test_unreachable_server_is_reported_not_raised(closed_url: str) -> None:
-    async with open_http() as http:
-        result = await discover_ollama_models(http, closed_url)
+    result = await asyncio.to_thread(discover_ollama_models, closed_url)
     assert not result.reachable and result.error_kind == "connection"
     assert closed_url in result.error and "ollama serve" in result.error

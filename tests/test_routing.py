@@ -77,8 +77,7 @@ def pool_config(hosts: list[Host], weights: tuple[float, ...] = (1, 1, 1), **ext
 
 
 async def catalog_of(config: Config, state: Path) -> Catalog:
-    async with open_http() as http:
-        return await build_catalog(config, {}, state, http)
+    return await asyncio.to_thread(build_catalog, config, {}, state)
 
 
 async def load(host: Host, model: str) -> None:

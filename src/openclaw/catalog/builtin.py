@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
-__all__ = ["BuiltinProvider", "builtin_providers"]
+from openclaw.providers.model import Cost, Model
+
+__all__ = ["BuiltinProvider", "builtin_model", "builtin_providers"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +25,28 @@ class BuiltinProvider:
 
 
 def builtin_providers() -> dict[str, BuiltinProvider]:
-    text = resources.files(__package__).joinpath("builtin_models.json").read_text("utf-8")
+    # beside this file (importlib.resources would cost an import of its own, ~3 ms)
+    text = Path(__file__).with_name("builtin_models.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
     return {
         pid: BuiltinProvider(pid, p["api"], p["baseUrl"], p["envVar"], tuple(p["models"]))
         for pid, p in data.items()
     }
+
+
+def builtin_model(provider: BuiltinProvider, entry: dict[str, Any]) -> Model:
+    """One built-in model as the catalog holds it. The list is this package's own data, read as
+    it is without the config's validation (a test checks that both readings agree)."""
+    cost = entry.get("cost") or {}
+    return Model(
+        provider=provider.id,
+        id=entry["id"],
+        api=provider.api,
+        base_url=provider.base_url,
+        name=entry.get("name") or entry["id"],
+        reasoning=bool(entry.get("reasoning")),
+        input=tuple(entry.get("input") or ("text",)),
+        context_window=int(entry["contextWindow"]),
+        max_tokens=int(entry["maxTokens"]),
+        cost=Cost(*(float(cost.get(k, 0)) for k in ("input", "output", "cacheRead", "cacheWrite"))),
+    )

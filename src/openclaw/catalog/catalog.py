@@ -18,15 +18,13 @@ Rules:
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from difflib import get_close_matches
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from openclaw.auth import ApiKey, has_profile, resolve_api_key
-from openclaw.catalog.builtin import BuiltinProvider, builtin_providers
+from openclaw.catalog.builtin import BuiltinProvider, builtin_model, builtin_providers
 from openclaw.catalog.model import ModelRef
 from openclaw.catalog.ollama_admin import with_keep_alive
 from openclaw.catalog.ollama_discovery import (
@@ -47,15 +45,13 @@ from openclaw.catalog.overrides import (
     unmatched_settings,
     with_per_model_settings,
 )
+from openclaw.catalog.parallel import Running
 from openclaw.catalog.pools import Pool, discover_pool, pool_hosts
 from openclaw.config.schema import API_NAMES, Config, ModelEntry, Provider
 from openclaw.config.sections import build
 from openclaw.errors import NotFoundError
 from openclaw.providers.model import Cost, Model
 from openclaw.providers.registry import normalized_base_url
-
-if TYPE_CHECKING:
-    from openclaw.providers.http_client import HttpClient
 
 __all__ = ["Catalog", "ProviderStatus", "Selection", "build_catalog", "show_cache_path"]
 
@@ -147,6 +143,8 @@ class Catalog:
                 f"`{text}` is not a model reference: write it as provider/model,"
                 f" here `{guess}`{known}"
             )
+        from difflib import get_close_matches  # only for a reference that names nothing
+
         keys = [m.key for m in (*self.models, *self.chat_only)]
         close = get_close_matches(text, keys, n=3, cutoff=0.5)
         hint = f" Closest known: {', '.join(close)}." if close else ""
@@ -328,53 +326,41 @@ def _builtin_provider(
     status = ProviderStatus(
         pid, builtin.api, builtin.base_url, "builtin", key, key is not None, False, note=note
     )
-    empty = Provider()
-    models = [
-        _model_from_entry(pid, builtin.api, builtin.base_url, empty, m, False)
-        for m in builtin.models
-    ]
-    return status, models
+    return status, [builtin_model(builtin, m) for m in builtin.models]
 
 
-async def build_catalog(
+def build_catalog(
     config: Config,
     env: Mapping[str, str],
     state: Path,
-    http: HttpClient,
     *,
     discover: bool = True,
 ) -> Catalog:
-    """Assemble the catalog; Ollama discovery runs while the rest is put together."""
+    """Assemble the catalog; Ollama discovery runs on threads while the rest is put together.
+
+    It blocks while hosts answer: async code calls it through `asyncio.to_thread`."""
     builtins = builtin_providers()
     implicit, implicit_off = _implicit_ollama(config, env, state)
     hosts: dict[str, ProviderStatus] = {"ollama": implicit} if implicit else {}
     for pid, provider in config.providers.items():
         if _discovers(pid, provider, builtins):
             hosts[pid] = _configured_discovery(pid, provider, config, env, state)
-    jobs: dict[str, asyncio.Future[DiscoveryResult]] = {}
-    if discover and hosts:
-        cache = ShowCache(show_cache_path(state))
-        for pid, host in hosts.items():
-            jobs[pid] = asyncio.ensure_future(
-                discover_ollama_models(
-                    http, host.base_url, provider=pid, cache=cache, local=host.local
-                )
-            )
+    cache = ShowCache(show_cache_path(state))  # one for every host: it is saved by each
+    jobs: dict[str, Running[DiscoveryResult]] = {}
+    for pid, host in hosts.items() if discover else ():
+        jobs[pid] = Running(_discovery(host, cache))
     statuses: dict[str, ProviderStatus] = dict(hosts)
     models: list[Model] = []
-    pool_jobs: dict[str, asyncio.Future[tuple[Pool, list[Model]]]] = {}
+    pool_jobs: dict[str, Running[tuple[Pool, list[Model]]]] = {}
     for pid, provider in config.providers.items():
         if pid in hosts:
             continue
         statuses[pid], found = _explicit_provider(pid, provider, config, env, state, builtins)
         models += found
         if statuses[pid].api == "ollama" and pool_hosts(provider):
-            cache = ShowCache(show_cache_path(state))
-            pool_jobs[pid] = asyncio.ensure_future(
-                discover_pool(http, pid, provider, tuple(found), cache, discover=discover)
-            )
+            pool_jobs[pid] = Running(_pool_discovery(pid, provider, tuple(found), cache, discover))
     for pid, pool_job in pool_jobs.items():
-        pool, found = await pool_job
+        pool, found = pool_job.result()
         up = [r for r in pool.discovery if r.reachable]
         note = "" if up else "; ".join(r.error for r in pool.discovery)
         statuses[pid] = replace(statuses[pid], pool=pool, available=bool(up), note=note)
@@ -387,7 +373,7 @@ async def build_catalog(
     discovered: list[Model] = []
     chat_only: list[Model] = []
     for pid, job in jobs.items():
-        result = await job
+        result = job.result()
         entry = config.providers.get(pid)
         note = "" if result.reachable else result.error
         statuses[pid] = replace(hosts[pid], available=result.reachable, discovery=result, note=note)
@@ -411,3 +397,17 @@ async def build_catalog(
         aliases=model_aliases(config),
         unmatched_settings=unmatched_settings(everything, config, apis) if jobs else (),
     )
+
+
+def _discovery(host: ProviderStatus, cache: ShowCache) -> Callable[[], DiscoveryResult]:
+    def work() -> DiscoveryResult:
+        url, pid = host.base_url, host.id
+        return discover_ollama_models(url, provider=pid, cache=cache, local=host.local)
+
+    return work
+
+
+def _pool_discovery(
+    pid: str, provider: Provider, listed: tuple[Model, ...], cache: ShowCache, discover: bool
+) -> Callable[[], tuple[Pool, list[Model]]]:
+    return lambda: discover_pool(pid, provider, listed, cache, discover=discover)

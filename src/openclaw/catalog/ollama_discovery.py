@@ -11,30 +11,27 @@ automatic primary and are used only when chosen.
 
 `/api/show` answers are cached on disk by model digest and server version, so a warm run sends
 only `/api/version` and `/api/tags`; a re-pulled model (new digest) or an upgraded server is asked
-again, and an answer without capabilities is never cached. Shows run in parallel, at most
-`concurrency` at once.
+again, and an answer without capabilities is never cached. Shows run in parallel on plain
+threads, at most `concurrency` at once, each thread on its own kept-alive connection.
+
+Discovery is synchronous (`plain_http`, no event loop): the CLI calls it directly, the gateway
+and the agent through `asyncio.to_thread`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import os
 import re
+import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from openclaw.providers.errors import connection_detail
+from openclaw.catalog.parallel import run_each
+from openclaw.plain_http import Connection, HTTPStatusError, failure_detail
 from openclaw.providers.model import Cost, Model
-
-if TYPE_CHECKING:
-    import aiohttp
-
-    from openclaw.providers.http_client import HttpClient
 
 __all__ = [
     "DEFAULT_CONTEXT_WINDOW",
@@ -43,8 +40,6 @@ __all__ = [
     "ShowInfo",
     "SkippedModel",
     "discover_ollama_models",
-    "list_loaded_models",
-    "loaded_models_by_host",
     "model_from_show",
     "parse_show",
 ]
@@ -173,8 +168,13 @@ class ShowCache:
         self.path = path
         self._entries: dict[str, dict[str, Any]] | None = None
         self._dirty = False
+        self._lock = threading.RLock()  # shared by the discoveries of several hosts
 
     def _load(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return self._loaded()
+
+    def _loaded(self) -> dict[str, dict[str, Any]]:
         if self._entries is None:
             try:
                 data = json.loads(self.path.read_text())
@@ -194,19 +194,23 @@ class ShowCache:
         """Keep an answer; one without capabilities is not kept (a re-pull or an upgrade may
         bring them, and a cached answer would hide that)."""
         if digest and info.capabilities is not None:
-            self._load()[_cache_key(digest, version)] = info.to_json()
-            self._dirty = True
+            with self._lock:
+                self._loaded()[_cache_key(digest, version)] = info.to_json()
+                self._dirty = True
 
     def save(self) -> None:
         """Write the file if anything was added."""
-        entries = self._load()
-        if not self._dirty:
-            return
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(entries, separators=(",", ":")))
-        os.replace(tmp, self.path)
-        self._dirty = False
+        with self._lock:
+            entries = self._loaded()
+            if not self._dirty:
+                return
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            tmp = self.path.with_name(
+                f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+            )
+            tmp.write_text(json.dumps(entries, separators=(",", ":")))
+            os.replace(tmp, self.path)
+            self._dirty = False
 
 
 def _cache_key(digest: str, version: str) -> str:
@@ -218,40 +222,15 @@ def _version_tuple(version: str) -> tuple[int, ...] | None:
     return tuple(int(part) for part in match.groups()) if match else None
 
 
-async def _server_version(http: HttpClient, base_url: str, timeout: aiohttp.ClientTimeout) -> str:
-    import aiohttp
-
+def _server_version(connection: Connection) -> str:
     try:
-        body = await _get_json(http, "GET", f"{base_url}/api/version", timeout)
-    except (TimeoutError, aiohttp.ClientError, OSError, _HTTPStatusError, ValueError):
+        body = connection.request_json("GET", "/api/version")
+    except (OSError, HTTPStatusError, ValueError):
         return ""
     return str(body.get("version") or "") if isinstance(body, dict) else ""
 
 
-async def _get_json(
-    http: HttpClient,
-    method: str,
-    url: str,
-    timeout: aiohttp.ClientTimeout,
-    body: dict[str, Any] | None = None,
-) -> Any:
-    async with http.session.request(method, url, json=body, timeout=timeout) as response:
-        if response.status >= 400:
-            text = (await response.text())[:300]
-            with contextlib.suppress(ValueError, AttributeError):
-                text = json.loads(text).get("error", text)
-            raise _HTTPStatusError(response.status, text)
-        return await response.json(content_type=None)
-
-
-class _HTTPStatusError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
-
-
-async def discover_ollama_models(
-    http: HttpClient,
+def discover_ollama_models(
     base_url: str,
     *,
     provider: str = "ollama",
@@ -261,50 +240,63 @@ async def discover_ollama_models(
     request_timeout: float = 10.0,
     local: bool = True,
 ) -> DiscoveryResult:
-    import aiohttp
-
+    """Ask one server for its models (blocking: from async code, run it in a thread)."""
     started = time.perf_counter()
-    timeout = aiohttp.ClientTimeout(
-        total=request_timeout, sock_connect=connect_timeout, connect=connect_timeout
-    )
-    asking_version = asyncio.ensure_future(_server_version(http, base_url, timeout))
+
+    def connect() -> Connection:
+        return Connection(base_url, connect_timeout=connect_timeout, timeout=request_timeout)
+
+    connections = {0: connect()}
     try:
-        tags = await _get_json(http, "GET", f"{base_url}/api/tags", timeout)
-    except (aiohttp.ClientConnectionError, OSError, TimeoutError) as error:
-        asking_version.cancel()
-        timed_out = isinstance(error, TimeoutError)
-        detail = f"no answer within {connect_timeout:g} s" if timed_out else ""
-        return _unreachable(base_url, error, "timeout" if timed_out else "connection", detail)
-    except (_HTTPStatusError, ValueError) as error:
-        asking_version.cancel()
-        return _unreachable(base_url, error, "http", f"/api/tags failed: {error}")
-    version = await asking_version
+        try:
+            tags = connections[0].request_json("GET", "/api/tags")
+        except TimeoutError as error:
+            return _unreachable(base_url, error, "timeout", failure_detail(error))
+        except OSError as error:
+            return _unreachable(base_url, error, "connection")
+        except (HTTPStatusError, ValueError) as error:
+            return _unreachable(base_url, error, "http", f"/api/tags failed: {error}")
+        version = _server_version(connections[0])
+        listed = tags.get("models") if isinstance(tags, dict) else None
+        entries = [t for t in listed or [] if isinstance(t, dict)]
+        answers: list[ShowInfo | None] = [
+            cache.get(str(t.get("digest") or ""), version) if cache else None for t in entries
+        ]
+        missing = [i for i, answer in enumerate(answers) if answer is None]
 
-    entries = [t for t in (tags.get("models") or []) if isinstance(t, dict)]
-    limit = asyncio.Semaphore(concurrency)
-    shows_sent = 0
-
-    async def show(tag: dict[str, Any]) -> ShowInfo | str:
-        nonlocal shows_sent
-        digest = str(tag.get("digest") or "")
-        cached = cache.get(digest, version) if cache else None
-        if cached is not None:
-            return cached
-        name = str(tag.get("model") or tag.get("name"))
-        async with limit:
-            shows_sent += 1
+        def show(index: int, worker: int) -> ShowInfo | str:
+            tag = entries[index]
+            name = str(tag.get("model") or tag.get("name"))
+            connection = connections.get(worker) or connections.setdefault(worker, connect())
             try:
-                body = await _get_json(
-                    http, "POST", f"{base_url}/api/show", timeout, {"model": name, "name": name}
-                )
-            except (TimeoutError, aiohttp.ClientError, _HTTPStatusError, ValueError) as e:
-                return f"/api/show failed: {e or type(e).__name__}"
-        info = parse_show(body if isinstance(body, dict) else {})
-        if cache is not None:
-            cache.put(digest, info, version)
-        return info
+                body = connection.request_json("POST", "/api/show", {"model": name, "name": name})
+            except (OSError, HTTPStatusError, ValueError) as e:
+                return f"/api/show failed: {failure_detail(e)}"
+            info = parse_show(body if isinstance(body, dict) else {})
+            if cache is not None:
+                cache.put(str(tag.get("digest") or ""), info, version)
+            return info
 
-    answers = await asyncio.gather(*(show(t) for t in entries))
+        shown = dict(zip(missing, run_each(missing, show, concurrency), strict=True))
+    finally:
+        for connection in connections.values():
+            connection.close()
+    found = [shown[i] if answer is None else answer for i, answer in enumerate(answers)]
+    result = _judge(base_url, provider, entries, found, version, local)
+    if cache is not None:
+        cache.save()
+    return replace(result, elapsed=time.perf_counter() - started, shows_sent=len(missing))
+
+
+def _judge(
+    base_url: str,
+    provider: str,
+    entries: list[dict[str, Any]],
+    answers: list[ShowInfo | str],
+    version: str,
+    local: bool,
+) -> DiscoveryResult:
+    """Each model by its own answer: usable with tools, chat-only, or skipped and why."""
     models: list[Model] = []
     chat_only: list[Model] = []
     skipped: list[SkippedModel] = []
@@ -332,8 +324,6 @@ async def discover_ollama_models(
                 chat_only.append(replace(chat, tools=False))
         else:
             models.append(model_from_show(provider, base_url, tag, answer, local=local))
-    if cache is not None:
-        cache.save()
     return DiscoveryResult(
         base_url,
         True,
@@ -342,8 +332,6 @@ async def discover_ollama_models(
         capabilities_reported=reported,
         installed=len(entries),
         chat_only=tuple(chat_only),
-        elapsed=time.perf_counter() - started,
-        shows_sent=shows_sent,
         version=version,
     )
 
@@ -351,47 +339,8 @@ async def discover_ollama_models(
 def _unreachable(
     base_url: str, error: BaseException, kind: str, detail: str = ""
 ) -> DiscoveryResult:
-    detail = detail or connection_detail(error)
+    detail = detail or failure_detail(error)
     message = f"Ollama is not reachable at {base_url} ({detail})"
     if kind != "http":
         message += ": is it running? Start it with `ollama serve`"
     return DiscoveryResult(base_url, False, error=message, error_kind=kind, detail=detail)
-
-
-async def list_loaded_models(
-    http: HttpClient, base_url: str, connect_timeout: float = 1.0
-) -> tuple[bool, str, list[dict[str, Any]]]:
-    """`GET /api/ps`: (reachable, error, the loaded models with size, VRAM, context, expiry)."""
-    import aiohttp
-
-    timeout = aiohttp.ClientTimeout(total=10, sock_connect=connect_timeout)
-    try:
-        body = await _get_json(http, "GET", f"{base_url}/api/ps", timeout)
-    except (TimeoutError, aiohttp.ClientError, OSError, _HTTPStatusError, ValueError) as e:
-        return False, _unreachable(base_url, e, "connection").error, []
-    loaded = [
-        {
-            "name": str(m.get("model") or m.get("name")),
-            "size": int(m.get("size") or 0),
-            "size_vram": int(m.get("size_vram") or 0),
-            "context_length": m.get("context_length"),
-            "expires_at": m.get("expires_at"),
-            "digest": m.get("digest", ""),
-        }
-        for m in (body.get("models") or [])
-        if isinstance(m, dict)
-    ]
-    return True, "", loaded
-
-
-# provider id -> (base URL, reachable, error, loaded models as `list_loaded_models` gives them)
-LoadedModels = dict[str, tuple[str, bool, str, list[dict[str, Any]]]]
-
-
-async def loaded_models_by_host(http: HttpClient, hosts: Mapping[str, str]) -> LoadedModels:
-    """`/api/ps` of every Ollama host (provider id -> base URL), in parallel."""
-    answers = await asyncio.gather(*(list_loaded_models(http, url) for url in hosts.values()))
-    return {
-        pid: (url, ok, error, models)
-        for (pid, url), (ok, error, models) in zip(hosts.items(), answers, strict=True)
-    }

@@ -1,27 +1,23 @@
 """Pools: one Ollama provider served by several hosts (`baseUrls: [...]` or
 `hosts: [{url, weight, priority}]`).
 
-Each host is discovered on its own (in parallel); the provider's models are the union of what the
-hosts have, under one ref, and `Pool.members` records which hosts have which model so that routing
-(`runtime/routing.py`) only sends a request where the model is.
+Each host is discovered on its own (in parallel, a thread each); the provider's models are the
+union of what the hosts have, under one ref, and `Pool.members` records which hosts have which
+model so that routing (`runtime/routing.py`) only sends a request where the model is.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from openclaw.catalog.model import normalize_ollama_name
 from openclaw.catalog.ollama_discovery import DiscoveryResult, ShowCache, discover_ollama_models
 from openclaw.catalog.ollama_host import is_local_url, native_base_url
+from openclaw.catalog.parallel import run_each
 from openclaw.config.schema import Provider
 from openclaw.providers.model import Model
-
-if TYPE_CHECKING:
-    from openclaw.providers.http_client import HttpClient
 
 __all__ = ["Pool", "PoolHost", "discover_pool", "pool_hosts"]
 
@@ -67,8 +63,7 @@ def pool_hosts(provider: Provider) -> tuple[PoolHost, ...]:
     return tuple(PoolHost(native_base_url(url)) for url in provider.baseUrls or ())
 
 
-async def discover_pool(
-    http: HttpClient,
+def discover_pool(
     provider_id: str,
     provider: Provider,
     listed: tuple[Model, ...],
@@ -83,14 +78,12 @@ async def discover_pool(
     if not discover:
         every = tuple(h.url for h in hosts)
         return Pool(provider_id, hosts, {normalize_ollama_name(m.id): every for m in listed}), []
-    results = await asyncio.gather(
-        *(
-            discover_ollama_models(
-                http, h.url, provider=provider_id, cache=cache, local=is_local_url(h.url)
-            )
-            for h in hosts
-        )
-    )
+
+    def discover_host(host: PoolHost, _worker: int) -> DiscoveryResult:
+        local = is_local_url(host.url)
+        return discover_ollama_models(host.url, provider=provider_id, cache=cache, local=local)
+
+    results = run_each(hosts, discover_host, len(hosts))
     members: dict[str, list[str]] = {}
     found: dict[str, Model] = {}
     for model in listed:

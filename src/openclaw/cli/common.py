@@ -1,8 +1,14 @@
-"""What most commands do first: read the config, open the HTTP client, build the catalog."""
+"""What most commands do first: read the config, build the catalog, open the HTTP client.
+
+Two ways in: `catalog_setup()` for a command that only reads the catalog (`models list`,
+`models status`: no event loop, no aiohttp), and `run_async(with_catalog(action))` for one that
+talks to models (the agent, chat, pull...), which adds the process's HTTP client. Both build
+the catalog without an event loop; the gateway, which has one, builds it through
+`asyncio.to_thread`.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -16,33 +22,54 @@ if TYPE_CHECKING:
     from openclaw.config import LoadedConfig
     from openclaw.providers.http_client import HttpClient
 
-__all__ = ["Setup", "run_async", "with_catalog"]
+__all__ = ["CatalogSetup", "Setup", "catalog_setup", "run_async", "with_catalog"]
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
-class Setup:
+class CatalogSetup:
     loaded: LoadedConfig
     state: Path
     env: dict[str, str]
-    http: HttpClient
     catalog: Catalog
 
 
+@dataclass(frozen=True, slots=True)
+class Setup(CatalogSetup):
+    http: HttpClient
+
+
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
     return asyncio.run(coro)
 
 
-async def with_catalog(action: Callable[[Setup], Awaitable[T]], *, discover: bool = True) -> T:
-    """Load the config, open the HTTP client and build the catalog, then run `action`."""
+def catalog_setup(*, discover: bool = True) -> CatalogSetup:
+    """Load the config and build the catalog (Ollama discovery included), without an event loop."""
     from openclaw.catalog.catalog import build_catalog
     from openclaw.config import load_config
-    from openclaw.http import open_http
 
     loaded = load_config()
     env = dict(os.environ)
     state = state_dir(env)
-    async with open_http() as http:
-        catalog = await build_catalog(loaded.config, env, state, http, discover=discover)
-        return await action(Setup(loaded, state, env, http, catalog))
+    catalog = build_catalog(loaded.config, env, state, discover=discover)
+    return CatalogSetup(loaded, state, env, catalog)
+
+
+def with_catalog(
+    action: Callable[[Setup], Awaitable[T]], *, discover: bool = True
+) -> Coroutine[Any, Any, T]:
+    """Load the config and build the catalog now, before any event loop runs (Ctrl-C during
+    discovery ends the command at once); the coroutine returned opens the HTTP client and runs
+    `action`: `run_async(with_catalog(action))`."""
+    base = catalog_setup(discover=discover)
+
+    async def run() -> T:
+        from openclaw.http import open_http
+
+        async with open_http() as http:
+            return await action(Setup(base.loaded, base.state, base.env, base.catalog, http))
+
+    return run()

@@ -51,7 +51,7 @@ class WaitingLine:
 async def is_loaded(http: HttpClient, model: Model) -> bool | None:
     """Whether `/api/ps` of the model's host lists it; None when the host does not say."""
     from openclaw.catalog.model import normalize_ollama_name
-    from openclaw.catalog.ollama_discovery import list_loaded_models
+    from openclaw.catalog.ollama_ps import list_loaded_models
 
     ok, _, loaded = await list_loaded_models(http, model.base_url)
     if not ok:

@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from openclaw.cli import models_manage
-from openclaw.cli.common import Setup, run_async, with_catalog
+from openclaw.cli.common import CatalogSetup, Setup, catalog_setup, run_async, with_catalog
 from openclaw.cli.render import print_json, table
 from openclaw.errors import NotFoundError
 
@@ -54,20 +54,17 @@ def main(argv: list[str]) -> int:
     if args.action == "fallbacks" and args.fb_action is None:
         args.fb_action = "list"
         args.json = False
-    handlers = {
-        "list": _list,
-        "status": _status,
-        "set": _set,
-        "fallbacks": _fallbacks,
-        **models_manage.HANDLERS,
-    }
-    handler = handlers[args.action]
+    # Reading the catalog needs no event loop and no aiohttp: `models list` starts fast.
+    readers = {"list": _list, "status": _status, "fallbacks": _fallbacks}
+    if args.action in readers:
+        quick = args.action == "fallbacks" and args.fb_action in ("list", "clear")
+        return readers[args.action](catalog_setup(discover=not quick), args)
+    handler = {"set": _set, **models_manage.HANDLERS}[args.action]
 
     async def action(setup: Setup) -> int:
         return await handler(setup, args)
 
-    quick = args.action == "fallbacks" and args.fb_action in ("list", "clear")
-    return run_async(with_catalog(action, discover=not quick))
+    return run_async(with_catalog(action))
 
 
 def _chat_only_reason(catalog: Catalog, model: Model) -> str:
@@ -116,7 +113,7 @@ def _context(tokens: int) -> str:
     return f"{round(tokens / 1024)}k" if tokens >= 1024 else str(tokens)
 
 
-def report_unreachable(setup: Setup) -> None:
+def report_unreachable(setup: CatalogSetup) -> None:
     """Say on stderr which providers could not be reached or are switched off, and why."""
     for status in setup.catalog.providers.values():
         results = status.pool.discovery if status.pool else (status.discovery,)
@@ -134,7 +131,7 @@ def report_unreachable(setup: Setup) -> None:
         print(f"note: {note}", file=sys.stderr)
 
 
-async def _list(setup: Setup, args: argparse.Namespace) -> int:
+def _list(setup: CatalogSetup, args: argparse.Namespace) -> int:
     catalog = setup.catalog
     models = list(catalog.models if args.all else catalog.available())
     if args.all:  # pulled models without tools: usable for a plain chat
@@ -223,7 +220,7 @@ async def _list(setup: Setup, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _status(setup: Setup, args: argparse.Namespace) -> int:
+def _status(setup: CatalogSetup, args: argparse.Namespace) -> int:
     from openclaw.auth import redact
 
     catalog = setup.catalog
@@ -293,7 +290,7 @@ async def _set(setup: Setup, args: argparse.Namespace) -> int:
     return 0
 
 
-def _checked_ref(setup: Setup, ref: str, force: bool) -> str:
+def _checked_ref(setup: CatalogSetup, ref: str, force: bool) -> str:
     """The reference to write: as the user typed it when it names a model (an alias stands for
     its model's reference); with `force`, any `provider/model`. A bare name is refused with
     `ollama/<name>` suggested."""
@@ -309,7 +306,7 @@ def _checked_ref(setup: Setup, ref: str, force: bool) -> str:
     raise NotFoundError(catalog.unknown(text) + " (or add --force to write it anyway)")
 
 
-async def _fallbacks(setup: Setup, args: argparse.Namespace) -> int:
+def _fallbacks(setup: CatalogSetup, args: argparse.Namespace) -> int:
     from openclaw.config.edit import set_value, unset_value
 
     current = list(setup.catalog.fallback_refs)

@@ -5,13 +5,11 @@ without one, the `ollama` provider (or the only Ollama host) is meant."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from openclaw.cli.pull_progress import pull_with_progress
 from openclaw.cli.render import dim, print_json, table
 from openclaw.errors import NotFoundError, UserError
 
@@ -93,13 +91,17 @@ def _interactive() -> bool:
 
 async def _catalog_entry(setup: Setup, pid: str, url: str, name: str) -> tuple[Any, str]:
     """Discovery again, right now: (the model's tags entry or None, what the catalog says)."""
+    import asyncio
+
     from openclaw.catalog.catalog import show_cache_path
     from openclaw.catalog.model import normalize_ollama_name
     from openclaw.catalog.ollama_discovery import ShowCache, discover_ollama_models
 
     local = setup.catalog.providers[pid].local if pid in setup.catalog.providers else True
     cache = ShowCache(show_cache_path(setup.state))
-    result = await discover_ollama_models(setup.http, url, provider=pid, cache=cache, local=local)
+    result = await asyncio.to_thread(
+        discover_ollama_models, url, provider=pid, cache=cache, local=local
+    )
     wanted = normalize_ollama_name(name)
     for model in result.models:
         if normalize_ollama_name(model.id) == wanted:
@@ -118,6 +120,8 @@ async def _catalog_entry(setup: Setup, pid: str, url: str, name: str) -> tuple[A
 
 
 async def _pull(setup: Setup, args: argparse.Namespace) -> int:
+    from openclaw.cli.pull_progress import pull_with_progress
+
     pid, url, name = target(setup, args.name, args.provider)
     print(dim(f"pulling {name} onto {pid} ({url})", sys.stdout), flush=True)
     await pull_with_progress(setup.http, url, name, sys.stdout)
@@ -133,6 +137,7 @@ async def ensure_pulled(setup: Setup, pid: str, url: str, name: str) -> dict[str
     """`/api/show` of a model; one that is not pulled is offered for pulling in a terminal, and
     refused with the command to run elsewhere."""
     from openclaw.catalog.ollama_admin import show_model
+    from openclaw.cli.pull_progress import pull_with_progress
 
     try:
         return await show_model(setup.http, url, name)
@@ -219,7 +224,7 @@ def _options(setup: Setup) -> Any:
 
 async def _loaded_entry(setup: Setup, url: str, name: str) -> dict[str, Any] | None:
     from openclaw.catalog.model import normalize_ollama_name
-    from openclaw.catalog.ollama_discovery import list_loaded_models
+    from openclaw.catalog.ollama_ps import list_loaded_models
 
     _, _, loaded = await list_loaded_models(setup.http, url)
     wanted = normalize_ollama_name(name)
@@ -324,6 +329,8 @@ async def _tags_entry(setup: Setup, url: str, name: str) -> dict[str, Any] | Non
 
 
 async def _load(setup: Setup, args: argparse.Namespace) -> int:
+    import asyncio
+
     from openclaw.catalog.ollama_admin import load_model, valid_keep_alive
     from openclaw.cli.loading import WaitingLine, waiting_text
     from openclaw.runtime.context import window_in_effect
@@ -385,7 +392,7 @@ async def _unload(setup: Setup, args: argparse.Namespace) -> int:
 
 
 async def _ps(setup: Setup, args: argparse.Namespace) -> int:
-    from openclaw.catalog.ollama_discovery import loaded_models_by_host
+    from openclaw.catalog.ollama_ps import loaded_models_by_host
     from openclaw.runtime.context import window_in_effect
     from openclaw.runtime.residency import describe_expiry, gib, offload_warning, ram_bytes
 

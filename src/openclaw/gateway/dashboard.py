@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from openclaw import __version__
-from openclaw.catalog.ollama_discovery import loaded_models_by_host
+from openclaw.catalog.ollama_ps import loaded_models_by_host
 from openclaw.gateway.series import request_series
 from openclaw.gateway.state import Gateway
 from openclaw.runtime.health import check_providers

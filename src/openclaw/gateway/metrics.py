@@ -26,7 +26,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from openclaw.catalog.ollama_discovery import LoadedModels, loaded_models_by_host
+from openclaw.catalog.ollama_ps import LoadedModels, loaded_models_by_host
 from openclaw.gateway.series import MemoryHistory, Waiting
 from openclaw.providers.events import Usage
 

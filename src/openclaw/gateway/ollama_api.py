@@ -326,7 +326,7 @@ class _Api:
         )
 
     async def ps(self, request: Request) -> Response:
-        from openclaw.catalog.ollama_discovery import loaded_models_by_host
+        from openclaw.catalog.ollama_ps import loaded_models_by_host
 
         catalog = self.kit.catalog()
         hosts = await loaded_models_by_host(self.kit.gateway.runtime.http, catalog.ollama_hosts())

@@ -83,10 +83,10 @@ class ConfigWatcher:
             old = runtime.config
             if new == old:
                 return True
-            env, state, http = runtime.env, runtime.state_dir, runtime.http
+            env, state = runtime.env, runtime.state_dir
 
             async def build() -> Catalog:
-                return await build_catalog(new, env, state, http)
+                return await asyncio.to_thread(build_catalog, new, env, state)
 
             runtime.config = new
             await runtime.catalog.rebuild_with(build)

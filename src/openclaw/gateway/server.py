@@ -376,7 +376,7 @@ async def run_gateway(
     try:
         async with open_http(limit=UPSTREAM_CONNECTIONS) as http:
             config, env, state = settings.config, settings.env, settings.state_dir
-            catalog = await build_catalog(config, env, state, http)
+            catalog = await asyncio.to_thread(build_catalog, config, env, state)
             source = catalog_source(config, env, state, http, catalog, settings.catalog_ttl)
             shutdown = Shutdown()
             router = Router(catalog.pools())

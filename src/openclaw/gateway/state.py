@@ -119,7 +119,7 @@ def catalog_source(
     from openclaw.catalog.catalog import build_catalog
 
     async def build() -> Catalog:
-        return await build_catalog(config, env, state, http)
+        return await asyncio.to_thread(build_catalog, config, env, state)
 
     return CatalogSource(catalog, build, ttl)
 

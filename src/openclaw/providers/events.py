@@ -11,9 +11,11 @@ Exactly one `Done` or `Error` ends every stream; both carry the assembled `Assis
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "THINKING_LEVELS",

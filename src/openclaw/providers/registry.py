@@ -12,15 +12,15 @@ A `baseUrl` may be written with or without `/v1` and with a trailing `/`, for ev
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from openclaw.providers.events import Context, StreamEvent, StreamOptions
-from openclaw.providers.model import Model
+if TYPE_CHECKING:  # names in annotations only: the catalog reads base URLs without them
+    from collections.abc import AsyncIterator
 
-if TYPE_CHECKING:
+    from openclaw.providers.events import Context, StreamEvent, StreamOptions
     from openclaw.providers.http_client import HttpClient
+    from openclaw.providers.model import Model
 
 __all__ = ["API_MODULES", "StreamFn", "get_stream", "normalized_base_url"]
 

@@ -167,7 +167,7 @@ async def bench_model(
     """Measure `model`; failures end the measurement with `error` set, figures kept so far."""
     from openclaw.catalog.model import normalize_ollama_name
     from openclaw.catalog.ollama_admin import AdminError, unload_model
-    from openclaw.catalog.ollama_discovery import list_loaded_models
+    from openclaw.catalog.ollama_ps import list_loaded_models
     from openclaw.runtime.context import window_in_effect
 
     window = window_in_effect(model, options)

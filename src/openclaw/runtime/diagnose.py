@@ -172,7 +172,7 @@ async def diagnose(catalog: Catalog, http: HttpClient) -> list[Finding]:
         """Implicit providers were discovered with the catalog; explicit ones are asked now."""
         if status.discovery is not None:
             return status.discovery
-        return await discover_ollama_models(http, status.base_url, provider=status.id)
+        return await asyncio.to_thread(discover_ollama_models, status.base_url, provider=status.id)
 
     from openclaw.runtime.routing import each_host
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from openclaw.catalog.model import normalize_ollama_name
-from openclaw.catalog.ollama_discovery import list_loaded_models
+from openclaw.catalog.ollama_ps import list_loaded_models
 from openclaw.catalog.pools import Pool, PoolHost
 from openclaw.providers.events import (
     AssistantMessage,

@@ -10,12 +10,8 @@ differently); every redirect is checked the same way.
 from __future__ import annotations
 
 import codecs
-import socket
-from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
-import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
 from pydantic import Field
 
 from openclaw.agent.tools.addresses import AllowList, literal_address
@@ -27,8 +23,6 @@ __all__ = ["MAX_DOWNLOAD_BYTES", "TIMEOUT_SECONDS", "WEB_FETCH_TOOL", "WebFetchA
 
 MAX_DOWNLOAD_BYTES = 5 * 1024 * 1024  # read at most this much of a body
 TIMEOUT_SECONDS = 30.0
-MAX_REDIRECTS = 10
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _HTML = frozenset({"text/html", "application/xhtml+xml"})
 _TEXT = frozenset(
     {
@@ -44,39 +38,6 @@ class WebFetchArguments(ToolArguments):
     max_chars: int = Field(
         default=50_000, ge=1, description="The most characters of text to return."
     )
-
-
-class _Refused(Exception):
-    """A host resolved only to addresses web_fetch may not reach."""
-
-
-class _CheckedResolver(AbstractResolver):
-    """The system resolver, keeping only the addresses the allow-list lets through. aiohttp
-    connects to what this returns, so the address checked is the address reached."""
-
-    def __init__(self, allow: AllowList) -> None:
-        self._inner = aiohttp.ThreadedResolver()
-        self._allow = allow
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        found = await self._inner.resolve(host, port, family)
-        kept = []
-        reason = None
-        for entry in found:
-            address = literal_address(entry["host"])
-            why = self._allow.refusal(host, address) if address else f"{host} has no address"
-            if why is None:
-                kept.append(entry)
-            else:
-                reason = reason or why
-        if not kept:
-            raise _Refused(reason or f"{host} has no address")
-        return kept
-
-    async def close(self) -> None:
-        await self._inner.close()
 
 
 def _check_url(url: str, allow: AllowList) -> None:
@@ -114,53 +75,12 @@ async def web_fetch(args: WebFetchArguments, ctx: ToolContext) -> str:
     allow = AllowList.parse(ctx.web_fetch.allow)
     _check_url(url, allow)
     await _check_policy(url, ctx)
-    connector = aiohttp.TCPConnector(resolver=_CheckedResolver(allow), use_dns_cache=False)
-    try:
-        async with aiohttp.ClientSession(connector=connector, trust_env=False) as http:
-            body, cut, kind, charset, final_url = await _fetch(http, url, allow)
-    except _Refused as refused:
-        raise ToolError(str(refused)) from None
-    except TimeoutError:
-        raise ToolError(f"{url} did not answer within {TIMEOUT_SECONDS:g} s") from None
-    except aiohttp.ClientError as exc:
-        raise ToolError(f"could not fetch {url}: {str(exc) or type(exc).__name__}") from None
+    from openclaw.agent.tools.web_fetch_http import fetch
+
+    fetched = await fetch(url, allow, _check_url, TIMEOUT_SECONDS, MAX_DOWNLOAD_BYTES)
+    body, cut, kind, charset, final_url = fetched
     text = _to_text(url, body, kind, charset, final_url)
     return _with_notes(text, args.max_chars, cut, final_url if final_url != url else None)
-
-
-async def _fetch(
-    http: aiohttp.ClientSession, url: str, allow: AllowList
-) -> tuple[bytes, bool, str, str | None, str]:
-    """Follow redirects one hop at a time, checking each address before it is asked."""
-    timeout = aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)
-    headers = {"Accept": "text/html, text/*;q=0.9, */*;q=0.5"}
-    current = url
-    for _ in range(MAX_REDIRECTS + 1):
-        options: dict[str, Any] = {"timeout": timeout, "headers": headers}
-        async with http.get(current, allow_redirects=False, **options) as response:
-            location = response.headers.get("Location")
-            if response.status in _REDIRECTS and location:
-                current = urljoin(current, location)
-                _check_url(current, allow)
-                continue
-            if response.status >= 400:
-                raise ToolError(
-                    f"{current} answered HTTP {response.status} {response.reason or ''}".rstrip()
-                )
-            declared = "Content-Type" in response.headers
-            kind = response.content_type if declared else ""
-            body, cut = await _read_capped(response.content)
-            return body, cut, kind, response.charset, current
-    raise ToolError(f"{url} redirected more than {MAX_REDIRECTS} times; nothing was fetched")
-
-
-async def _read_capped(content: aiohttp.StreamReader) -> tuple[bytes, bool]:
-    body = bytearray()
-    async for chunk in content.iter_chunked(65536):
-        body += chunk
-        if len(body) > MAX_DOWNLOAD_BYTES:
-            return bytes(body[:MAX_DOWNLOAD_BYTES]), True
-    return bytes(body), False
 
 
 def _to_text(url: str, body: bytes, kind: str, charset: str | None, final_url: str) -> str:
