@@ -37,6 +37,7 @@ from tests.fakes.serve import serve_in_thread
 
 from openclaw.catalog.catalog import build_catalog
 from openclaw.config.schema import Config
+from openclaw.config.sections import validate
 from openclaw.providers.events import (
     AssistantMessage,
     Context,
@@ -154,8 +155,8 @@ async def pool_model(
     urls: list[str], http: aiohttp.ClientSession, state: Path
 ) -> tuple[Model, Router]:
     """The pool's model as the catalog finds it (discovery on every host), and a router."""
-    config = Config.model_validate(
-        {"models": {"providers": {"lab": {"api": "ollama", "baseUrls": urls}}}}
+    config = validate(
+        Config, {"models": {"providers": {"lab": {"api": "ollama", "baseUrls": urls}}}}
     )
     catalog = await asyncio.to_thread(build_catalog, config, {}, state)
     return catalog.resolve(f"lab/{MODEL}"), Router(catalog.pools())

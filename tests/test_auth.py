@@ -22,6 +22,7 @@ from openclaw.auth import (
 )
 from openclaw.cli.main import main
 from openclaw.config import Config
+from openclaw.config.sections import validate
 from openclaw.errors import ConfigError
 
 
@@ -32,7 +33,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def config_with_key(provider: str, key: str | None) -> Config:
-    return Config.model_validate({"models": {"providers": {provider: {"apiKey": key}}}})
+    return validate(Config, {"models": {"providers": {provider: {"apiKey": key}}}})
 
 
 # --- redaction ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from openclaw.auth import add_profile
 from openclaw.catalog.catalog import Catalog, build_catalog
 from openclaw.catalog.model import ModelRef
 from openclaw.config.schema import Config
+from openclaw.config.sections import validate
 from openclaw.errors import NotFoundError, UserError
 from tests.fakes.ollama_server import FakeModel, OllamaEmulator
 
@@ -19,7 +20,7 @@ from tests.fakes.ollama_server import FakeModel, OllamaEmulator
 async def catalog_for(
     data: dict[str, Any], env: dict[str, str], state: Path, discover: bool = True
 ) -> Catalog:
-    config = Config.model_validate(data)
+    config = validate(Config, data)
     return await asyncio.to_thread(build_catalog, config, env, state, discover=discover)
 
 

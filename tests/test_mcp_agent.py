@@ -18,6 +18,7 @@ from openclaw.agent.mcp import McpToolbox, configured_servers
 from openclaw.agent.tools import builtin_tools
 from openclaw.agent.tools.base import ToolContext
 from openclaw.config.mcp_schema import McpConfig
+from openclaw.config.sections import validate
 from openclaw.http import open_http
 from openclaw.providers.events import Notice, StreamOptions
 from openclaw.providers.model import Model
@@ -55,7 +56,7 @@ def agent_for(
     emu.add_model(FakeModel("qwen3:8b", ("completion", "tools"), "qwen3", 40960))
     model = Model("ollama", "qwen3:8b", "ollama", emu.url, "qwen3:8b", context_window=40960,  # type: ignore[attr-defined]
                   local=True)  # fmt: skip
-    mcp = McpConfig.model_validate({"servers": servers})
+    mcp = validate(McpConfig, {"servers": servers})
     tools = builtin_tools()
     return Agent(
         models=[model],

@@ -181,6 +181,7 @@ def test_alias_and_params_file(
 def test_gateway_settings_mean_what_they_meant(tmp_path: Path) -> None:
     """`gateway.bind: "loopback"` and `gateway.auth.mode` as the original writes them."""
     from openclaw.config.schema import Config
+    from openclaw.config.sections import validate
     from openclaw.errors import UserError
     from openclaw.gateway.server import GatewaySettings
 
@@ -195,9 +196,7 @@ def test_gateway_settings_mean_what_they_meant(tmp_path: Path) -> None:
     assert GatewaySettings.from_config(none, {}, tmp_path).token is None
 
     def settings_for(gateway: dict[str, object]) -> GatewaySettings:
-        return GatewaySettings.from_config(
-            Config.model_validate({"gateway": gateway}), {}, tmp_path
-        )
+        return GatewaySettings.from_config(validate(Config, {"gateway": gateway}), {}, tmp_path)
 
     password = settings_for({"auth": {"mode": "password", "password": "a-long-pass-phrase"}})
     assert password.token == "a-long-pass-phrase"

@@ -15,6 +15,7 @@ import pytest
 
 from openclaw.catalog.catalog import Catalog, build_catalog
 from openclaw.config.schema import Config
+from openclaw.config.sections import validate
 from openclaw.http import open_http
 from openclaw.providers.events import Context, Done, Error, StreamOptions, UserMessage
 from openclaw.providers.model import Model
@@ -72,9 +73,7 @@ def pool_config(hosts: list[Host], weights: tuple[float, ...] = (1, 1, 1), **ext
         {"url": h.url, "weight": w, **extra.get(h.url, {})}
         for h, w in zip(hosts, weights, strict=True)
     ]
-    return Config.model_validate(
-        {"models": {"providers": {"lab": {"api": "ollama", "hosts": entries}}}}
-    )
+    return validate(Config, {"models": {"providers": {"lab": {"api": "ollama", "hosts": entries}}}})
 
 
 async def catalog_of(config: Config, state: Path) -> Catalog:
@@ -325,17 +324,16 @@ async def test_a_model_no_host_has_says_where_to_pull_it(hosts: list[Host], tmp_
 
 def test_pool_config_mistakes_are_explained() -> None:
     with pytest.raises(ValueError, match="either `baseUrls` or `hosts`"):
-        Config.model_validate(
-            {"models": {"providers": {"lab": {"baseUrls": ["a"], "hosts": [{"url": "b"}]}}}}
+        validate(
+            Config, {"models": {"providers": {"lab": {"baseUrls": ["a"], "hosts": [{"url": "b"}]}}}}
         )
     with pytest.raises(ValueError, match='needs `api: "ollama"`'):
-        Config.model_validate(
-            {"models": {"providers": {"x": {"api": "openai-completions", "baseUrls": ["a"]}}}}
+        validate(
+            Config,
+            {"models": {"providers": {"x": {"api": "openai-completions", "baseUrls": ["a"]}}}},
         )
     with pytest.raises(ValueError, match="greater than 0"):
-        Config.model_validate(
-            {"models": {"providers": {"lab": {"hosts": [{"url": "a", "weight": 0}]}}}}
-        )
+        validate(Config, {"models": {"providers": {"lab": {"hosts": [{"url": "a", "weight": 0}]}}}})
 
 
 async def test_the_gateway_routes_through_the_pool_and_shows_each_host(
@@ -415,8 +413,8 @@ async def test_a_plain_list_of_base_urls_is_a_pool_of_equal_hosts(
     hosts: list[Host], tmp_path: Path
 ) -> None:
     urls = [hosts[0].url + "/v1", hosts[1].url + "/"]  # written for the OpenAI API, or with a "/"
-    config = Config.model_validate(
-        {"models": {"providers": {"lab": {"api": "ollama", "baseUrls": urls}}}}
+    config = validate(
+        Config, {"models": {"providers": {"lab": {"api": "ollama", "baseUrls": urls}}}}
     )
     catalog = await catalog_of(config, tmp_path)
     pool = catalog.pools()["lab"]

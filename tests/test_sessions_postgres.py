@@ -24,6 +24,7 @@ from openclaw.agent.store import open_store, redact_url
 from openclaw.agent.store.postgres import PostgresStore
 from openclaw.cli.main import main
 from openclaw.config.schema import Config
+from openclaw.config.sections import validate
 from openclaw.errors import UserError
 from openclaw.providers.events import AssistantMessage, ToolCall, ToolResultMessage, UserMessage
 from tests.fakes.ollama_server import ChatReply, FakeModel, OllamaEmulator
@@ -190,9 +191,7 @@ def test_migrate_copies_a_sqlite_store_once(
     assert main(["sessions", "migrate", "--to", postgres_url]) == 0
     out = capsys.readouterr().out
     assert out.startswith("copied 2 sessions (7 messages) from ")
-    with open_store(
-        Config.model_validate({"sessions": {"store": postgres_url}}), isolated_state
-    ) as pg:
+    with open_store(validate(Config, {"sessions": {"store": postgres_url}}), isolated_state) as pg:
         assert isinstance(pg, PostgresStore)
         assert {s.id for s in pg.list()} == {first, second}
         copied = pg.transcript(first)

@@ -48,6 +48,7 @@ from openclaw.catalog.overrides import (
 from openclaw.catalog.parallel import Running
 from openclaw.catalog.pools import Pool, discover_pool, pool_hosts
 from openclaw.config.schema import API_NAMES, Config, ModelEntry, Provider
+from openclaw.config.sections import build
 from openclaw.errors import NotFoundError
 from openclaw.providers.model import Cost, Model
 from openclaw.providers.registry import normalized_base_url
@@ -222,7 +223,7 @@ def _model_from_entry(
     entry: ModelEntry | dict[str, Any],
     local: bool,
 ) -> Model:
-    e = ModelEntry.model_validate(entry) if isinstance(entry, dict) else entry
+    e = build(ModelEntry, entry) if isinstance(entry, dict) else entry
     window = e.contextWindow or DEFAULT_CONTEXT_WINDOW
     params = e.params.as_dict() if e.params else {}
     if e.contextTokens:  # the original's context in effect

@@ -82,7 +82,7 @@ def main(argv: list[str]) -> int:
 
 
 def _get(path: Any, expr: str, *, as_json: bool, reveal: bool) -> int:
-    from openclaw.config.edit import get_value
+    from openclaw.config.lookup import get_value
     from openclaw.config.paths_expr import parse_path
 
     value = get_value(path, expr)

@@ -24,11 +24,12 @@ from openclaw.config.load import (
     check_document,
     invalid_config_error,
     read_config_text,
-    schema_at,
 )
+from openclaw.config.lookup import get_value, written_names
 from openclaw.config.paths_expr import Segment, format_path, parse_path
 from openclaw.config.rewrite import remove_from_text, rename_key, set_in_text
-from openclaw.errors import ConfigError, NotFoundError
+from openclaw.config.schema_paths import schema_at
+from openclaw.errors import ConfigError
 
 __all__ = [
     "EditResult",
@@ -48,25 +49,6 @@ class EditResult:
     path: Path
     changed: bool
     warnings: tuple[str, ...] = ()
-
-
-def get_value(config_file: Path, path_expr: str) -> Any:
-    """The value the file has at `path_expr` (`${VAR}` as written); NotFoundError if absent."""
-    segments = parse_path(path_expr) if path_expr.strip() else ()
-    text = read_config_text(config_file)
-    if text is None:
-        raise NotFoundError(
-            f"{config_file} does not exist, so nothing is set "
-            f"(create it with `openclaw config set {path_expr or 'KEY'} VALUE`)"
-        )
-    doc = Document.parse(text, config_file)
-    if not segments:
-        return doc.data()
-    segments, _ = _written_names(doc, segments)
-    steps = doc.resolve(segments)
-    if len(steps) < len(segments):
-        raise NotFoundError(_not_set(doc, segments, len(steps)))
-    return doc.plain(steps[-1].node)
 
 
 def set_value(
@@ -178,20 +160,7 @@ def _edit(
 def _written_names(
     doc: Document, segments: Sequence[Segment]
 ) -> tuple[tuple[Segment, ...], list[tuple[int, str]]]:
-    """`segments` as the file spells them: where the file still uses a key's old name
-    (`fallback` for `fallbacks`) and not the new one, the old name, with (depth, new name)."""
-    written = list(segments)
-    renamed: list[tuple[int, str]] = []
-    for depth, segment in enumerate(segments):
-        if not isinstance(segment, str) or len(doc.resolve(written[: depth + 1])) > depth:
-            continue
-        parent = schema_at(written[:depth])
-        old_names = getattr(parent, "RENAMED_KEYS", {}) if isinstance(parent, type) else {}
-        for old, new in old_names.items():
-            if new == segment and len(doc.resolve([*written[:depth], old])) == depth + 1:
-                written[depth] = old
-                renamed.append((depth, new))
-    return tuple(written), renamed
+    return written_names(lambda part: len(doc.resolve(part)), segments)
 
 
 def _refuse_renamed_key(segments: Sequence[Segment]) -> None:
@@ -205,16 +174,3 @@ def _refuse_renamed_key(segments: Sequence[Segment]) -> None:
     if new:
         fixed = format_path([*segments[:-1], new])
         raise ConfigError(f"`{segments[-1]}` is the old name of `{new}`: set {fixed} instead")
-
-
-def _not_set(doc: Document, segments: Sequence[Segment], found: int) -> str:
-    path = format_path(segments)
-    node = doc.resolve(segments)[found - 1].node if found else doc.root
-    keys = doc.plain(node) if node is not None else {}
-    where = format_path(segments[:found]) or "the top level"
-    if isinstance(keys, dict):
-        listed = ", ".join(keys) if keys else "nothing"
-        return f"{path} is not set in {doc.source} ({where} has: {listed})"
-    if isinstance(keys, list):
-        return f"{path} is not set in {doc.source} ({where} is a list of {len(keys)})"
-    return f"{path} is not set in {doc.source} ({where} is not an object)"

@@ -11,38 +11,40 @@ process environment first, then the file's own `env` block); `$${VAR}` writes `$
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import os
 import re
-import types
 import typing
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Union
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, Literal
 
 from openclaw.config.paths_expr import Segment, format_path
 from openclaw.config.schema import Config
+from openclaw.config.schema_paths import renamed_keys, schema_at
+from openclaw.config.sections import build, is_section, section_fields, validate
 from openclaw.errors import ConfigError
 from openclaw.paths import config_path
 from openclaw.redaction import is_secret_header, looks_like_secret
 
 if TYPE_CHECKING:
+    from openclaw.config.cache import ConfigFile
     from openclaw.config.document import Document
 
 __all__ = [
     "Checked",
     "LoadedConfig",
     "Problem",
+    "check_and_remember",
     "check_document",
+    "decoded_text",
     "is_secret_key",
     "load_config",
+    "read_config_file",
     "read_config_text",
-    "schema_at",
+    "referenced_variables",
 ]
 
 _ENV_REF = re.compile(r"(\$?)\$\{([A-Z_][A-Z0-9_]*)\}")
@@ -82,23 +84,74 @@ class Checked:
     config: Config | None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)  # the file's, `${VAR}` as written
 
 
 def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> LoadedConfig:
-    """Load and validate the config file; raise `ConfigError` listing every problem."""
-    from openclaw.config.document import Document
+    """Load and validate the config file; raise `ConfigError` listing every problem.
 
+    A file unchanged since it last passed validation (with the same values of the variables
+    it refers to) is read from its cached form, without the validation machinery."""
     env = os.environ if env is None else env
     path = config_path(env) if path is None else path
-    text = read_config_text(path)
-    if text is None:
+    file = read_config_file(path)
+    if file is None:
         return LoadedConfig(path=path, config=Config(), exists=False)
-    checked = check_document(Document.parse(text, path), env)
+    from openclaw.config.cache import cached_form
+
+    cached = cached_form(file, env)
+    config = _from_cached_form(cached.data, env) if cached is not None else None
+    if cached is not None and config is not None:
+        return LoadedConfig(path=path, config=config, exists=True, warnings=cached.warnings)
+    from openclaw.config.document import Document
+
+    checked = check_and_remember(file, Document.parse(decoded_text(file), path), env)
     if checked.problems or checked.config is None:
         raise invalid_config_error(path, checked.problems)
     return LoadedConfig(
         path=path, config=checked.config, exists=True, warnings=tuple(checked.warnings)
     )
+
+
+def check_and_remember(file: ConfigFile, doc: Document, env: Mapping[str, str]) -> Checked:
+    """Validate the file; when it is valid, keep its validated form for the next command."""
+    from openclaw.config.cache import remember
+
+    checked = check_document(doc, env)
+    if not checked.problems and checked.config is not None:
+        remember(file, checked.data, checked.warnings, referenced_variables(checked.data), env)
+    return checked
+
+
+def _from_cached_form(data: dict[str, Any], env: Mapping[str, str]) -> Config | None:
+    """The config a validated file's data gives, or None when it cannot be built as cached."""
+    unresolved: list[str] = []
+    substituted = _substitute(
+        data, _effective_env(data, env), (), lambda path, var, empty: unresolved.append(var)
+    )
+    if unresolved:
+        return None
+    try:
+        config: Config = build(Config, substituted)
+    except (TypeError, ValueError, AttributeError, KeyError):
+        return None
+    return config
+
+
+def referenced_variables(data: Any) -> list[str]:
+    """The environment variables a file's data refers to (`${VAR}`, `{source: "env", id}`)."""
+    found: list[str] = []
+    if isinstance(data, str):
+        found += [m.group(2) for m in _ENV_REF.finditer(data) if not m.group(1)]
+    elif isinstance(data, dict):
+        if _is_env_secret_ref(data):
+            found.append(str(data["id"]))
+        for value in data.values():
+            found += referenced_variables(value)
+    elif isinstance(data, list):
+        for value in data:
+            found += referenced_variables(value)
+    return found
 
 
 def invalid_config_error(
@@ -110,10 +163,12 @@ def invalid_config_error(
     return ConfigError(head, [p.render(path.name) for p in problems])
 
 
-def read_config_text(path: Path) -> str | None:
-    """The file's text, or None when it does not exist."""
+def read_config_file(path: Path) -> ConfigFile | None:
+    """The file's bytes and identity, or None when it does not exist."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            found = os.fstat(handle.fileno())
+            raw = handle.read()
     except FileNotFoundError:
         return None
     except IsADirectoryError:
@@ -124,6 +179,20 @@ def read_config_text(path: Path) -> str | None:
         ) from None
     except OSError as error:
         raise ConfigError(f"cannot read {path}: {error.strerror or error}") from None
+    from openclaw.config.cache import ConfigFile
+
+    return ConfigFile(path, raw, found.st_size, found.st_mtime_ns)
+
+
+def read_config_text(path: Path) -> str | None:
+    """The file's text, or None when it does not exist."""
+    file = read_config_file(path)
+    return None if file is None else decoded_text(file)
+
+
+def decoded_text(file: ConfigFile) -> str:
+    """The file's bytes as text; ConfigError naming the line of a byte that is not UTF-8."""
+    raw, path = file.raw, file.path
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -142,7 +211,7 @@ def check_document(
 ) -> Checked:
     """Substitute `${VAR}` and validate. Missing variables are problems, or warnings if asked."""
     data = doc.data()
-    result = Checked(config=None, warnings=list(doc.duplicates))
+    result = Checked(config=None, warnings=list(doc.duplicates), data=data)
     name = doc.source.name
 
     def missing(path: tuple[Segment, ...], var: str, empty: bool) -> None:
@@ -159,13 +228,15 @@ def check_document(
             result.warnings.append(problem.render(name))
 
     substituted = _substitute(data, _effective_env(data, env), (), missing)
-    for path, old, new in _renamed_keys(substituted, Config, ()):
+    for path, old, new in renamed_keys(substituted, Config, ()):
         result.warnings.append(
             f"{name}:{doc.line_of(path)} {format_path(path)}: `{old}` is the old name of "
             f"`{new}`; it is read as `{new}` (rename it)"
         )
+    from pydantic import ValidationError
+
     try:
-        result.config = Config.model_validate(substituted)
+        result.config = validate(Config, substituted)
     except ValidationError as error:
         result.problems.extend(_problem(doc, raw) for raw in error.errors(include_url=False))
     else:
@@ -240,67 +311,6 @@ def _is_env_secret_ref(value: dict[str, Any]) -> bool:
     )
 
 
-# --- the schema, walked by key path ------------------------------------------------------------
-
-
-def _unwrap(annotation: Any) -> Any:
-    """`X | None` -> X."""
-    if typing.get_origin(annotation) in (Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return _unwrap(args[0])
-    return annotation
-
-
-def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
-def schema_at(segments: Sequence[Segment]) -> Any:
-    """The type the schema expects at a key path (`Any` inside free-form sections), or None."""
-    annotation: Any = Config
-    for segment in segments:
-        annotation = _unwrap(annotation)
-        origin = typing.get_origin(annotation)
-        if annotation is Any:
-            return Any
-        if _is_model(annotation) and isinstance(segment, str):
-            model: type[BaseModel] = annotation
-            name = getattr(model, "RENAMED_KEYS", {}).get(segment, segment)
-            info = model.model_fields.get(name)
-            if info is None:
-                return None
-            annotation = info.annotation
-        elif origin is dict and isinstance(segment, str):
-            annotation = typing.get_args(annotation)[1]
-        elif origin is list and isinstance(segment, int):
-            annotation = typing.get_args(annotation)[0]
-        else:
-            return None
-    return _unwrap(annotation)
-
-
-def _renamed_keys(
-    value: Any, annotation: Any, path: tuple[Segment, ...]
-) -> Iterator[tuple[tuple[Segment, ...], str, str]]:
-    annotation = _unwrap(annotation)
-    origin = typing.get_origin(annotation)
-    if _is_model(annotation) and isinstance(value, dict):
-        renamed: dict[str, str] = getattr(annotation, "RENAMED_KEYS", {})
-        for key, item in value.items():
-            if key in renamed:
-                yield (*path, key), key, renamed[key]
-            info = annotation.model_fields.get(renamed.get(key, key))
-            if info is not None:
-                yield from _renamed_keys(item, info.annotation, (*path, key))
-    elif origin is dict and isinstance(value, dict):
-        for key, item in value.items():
-            yield from _renamed_keys(item, typing.get_args(annotation)[1], (*path, key))
-    elif origin is list and isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _renamed_keys(item, typing.get_args(annotation)[0], (*path, index))
-
-
 # --- pydantic errors in plain words ------------------------------------------------------------
 
 _SECRET_WORDS = {
@@ -365,11 +375,19 @@ _TYPE_WORDS = {
     "dict_type": "expected an object { ... }",
     "model_type": "expected an object { ... }",
     "model_attributes_type": "expected an object { ... }",
+    "dataclass_type": "expected an object { ... }",
 }
 
 
 _CONTAINER_ERRORS = frozenset(
-    {"list_type", "dict_type", "model_type", "model_attributes_type", "tuple_type"}
+    {
+        "list_type",
+        "dict_type",
+        "model_type",
+        "model_attributes_type",
+        "dataclass_type",
+        "tuple_type",
+    }
 )
 
 
@@ -386,7 +404,7 @@ def _problem(doc: Document, error: Mapping[str, Any]) -> Problem:
     got = f", got {_shown(value, secret)}"
     if misplaced:
         got = ", got a string (not shown, in case it is a key written one level too high)"
-    if kind == "extra_forbidden":
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
         message = _unknown_key(loc)
     elif kind == "missing":
         message = f"`{loc[-1]}` is required here"
@@ -418,8 +436,10 @@ def _problem(doc: Document, error: Mapping[str, Any]) -> Problem:
 
 def _unknown_key(loc: tuple[Segment, ...]) -> str:
     key = str(loc[-1])
+    import difflib
+
     parent = schema_at(loc[:-1])
-    known = list(parent.model_fields) if _is_model(parent) else []
+    known = list(section_fields(parent)) if is_section(parent) else []
     lowered = {name.lower(): name for name in known}
     guess = lowered.get(key.lower()) or next(iter(difflib.get_close_matches(key, known, n=1)), None)
     if guess:
@@ -435,6 +455,8 @@ def _literal(loc: tuple[Segment, ...], value: Any, ctx: Mapping[str, Any], got: 
     choices = [str(c) for c in typing.get_args(annotation)] if is_literal else []
     if not choices:
         return f"expected one of {ctx.get('expected', 'the allowed values')}{got}"
+    import difflib
+
     listed = ", ".join(json.dumps(c) for c in choices)
     guess = difflib.get_close_matches(str(value), choices, n=1) if isinstance(value, str) else []
     hint = f" (did you mean {json.dumps(guess[0])}?)" if guess else ""

@@ -14,44 +14,45 @@ works in both:
 (OAuth, TLS client certificates, the `codex` block, `mcp.apps`) are accepted and kept.
 """
 
-from __future__ import annotations
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from openclaw.config.sections import Limits, Pattern, Section
 
 __all__ = ["McpConfig", "McpServer", "McpToolFilter", "ServerValue"]
 
 # The original allows numbers and booleans in `env` and `headers`; they are sent as text.
 ServerValue = str | int | float | bool
 
+Names = Annotated[list[str], Limits(min_length=1)]
+Milliseconds = Annotated[float, Limits(gt=0)]
+Policy = Literal["ask", "allow", "deny"]
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-
-class McpToolFilter(_Strict):
+@dataclass(frozen=True, eq=False, repr=False)
+class McpToolFilter(Section):
     """MCP tool names or simple `*` globs: `include` offers only those, `exclude` hides those."""
 
-    include: list[str] | None = Field(default=None, min_length=1)
-    exclude: list[str] | None = Field(default=None, min_length=1)
+    include: Names | None = None
+    exclude: Names | None = None
 
 
-class McpServer(_Strict):
+@dataclass(frozen=True, eq=False, repr=False)
+class McpServer(Section):
     enabled: bool | None = None
     # stdio: a child process spoken to over its stdin and stdout
-    command: str | None = Field(default=None, min_length=1)
+    command: Annotated[str, Limits(min_length=1)] | None = None
     args: list[str] | None = None
     env: dict[str, ServerValue] | None = None
     cwd: str | None = None
     # Streamable HTTP (the default for a url) or the older SSE transport
-    url: str | None = Field(default=None, pattern=r"^https?://")
+    url: Annotated[str, Pattern(r"^https?://")] | None = None
     transport: Literal["stdio", "sse", "streamable-http"] | None = None
     headers: dict[str, ServerValue] | None = None
-    connectionTimeoutMs: float | None = Field(default=None, gt=0)
-    requestTimeoutMs: float | None = Field(default=None, gt=0)
+    connectionTimeoutMs: Milliseconds | None = None
+    requestTimeoutMs: Milliseconds | None = None
     toolFilter: McpToolFilter | None = None
-    policy: Literal["ask", "allow", "deny"] | None = None
+    policy: Policy | None = None
     # kept, not acted on
     supportsParallelToolCalls: bool | None = None
     auth: Literal["oauth"] | None = None
@@ -62,7 +63,8 @@ class McpServer(_Strict):
     codex: dict[str, Any] | None = None
 
 
-class McpConfig(_Strict):
+@dataclass(frozen=True, eq=False, repr=False)
+class McpConfig(Section):
     servers: dict[str, McpServer] | None = None
-    sessionIdleTtlMs: float | None = Field(default=None, ge=0)
+    sessionIdleTtlMs: Annotated[float, Limits(ge=0)] | None = None
     apps: dict[str, Any] | None = None

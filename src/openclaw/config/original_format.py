@@ -282,7 +282,9 @@ def not_used_keys(data: Any) -> list[tuple[tuple[str | int, ...], str]]:
     """(key path, hint) of every key in the file's data that the original defines and this
     runtime does not act on, in file order; bookkeeping sections are left out."""
     from openclaw.config.schema import Config
+    from openclaw.config.sections import section_fields
 
+    top = section_fields(Config)
     found: list[tuple[tuple[str | int, ...], str]] = []
     if not isinstance(data, dict):
         return found
@@ -291,9 +293,8 @@ def not_used_keys(data: Any) -> list[tuple[tuple[str | int, ...], str]]:
             if key not in BOOKKEEPING_SECTIONS and value is not None:
                 found.append(((key,), ""))
             continue
-        info = Config.model_fields.get(key)
-        if info is not None:
-            _walk(value, info.annotation, (key,), found)
+        if key in top:
+            _walk(value, top[key], (key,), found)
     return found
 
 
@@ -306,7 +307,7 @@ def _walk(
     import types
     import typing
 
-    from pydantic import BaseModel
+    from openclaw.config.sections import is_section, section_fields
 
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         for arg in typing.get_args(annotation):
@@ -314,18 +315,18 @@ def _walk(
                 _walk(value, arg, path, found)
         return
     origin = typing.get_origin(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if is_section(annotation):
         if not isinstance(value, dict):
             return
         ignored = NOT_USED.get(annotation.__name__, frozenset())
+        fields = section_fields(annotation)
         for key, item in value.items():
-            if key in ignored and key not in annotation.model_fields:
+            if key in ignored and key not in fields:
                 dotted = ".".join(str(s) for s in path if isinstance(s, str))
                 found.append(((*path, key), NOT_USED_HINTS.get(f"{dotted}.{key}", "")))
                 continue
-            info = annotation.model_fields.get(key)
-            if info is not None:
-                _walk(item, info.annotation, (*path, key), found)
+            if key in fields:
+                _walk(item, fields[key], (*path, key), found)
     elif origin is dict and isinstance(value, dict):
         for key, item in value.items():
             _walk(item, typing.get_args(annotation)[1], (*path, key), found)

@@ -1,4 +1,5 @@
-"""Typed model of `openclaw.json`.
+"""Typed model of `openclaw.json`: frozen dataclasses (see `sections` for how they are
+validated and built).
 
 Strict: unknown keys and wrong types are errors (the loader turns them into messages with the
 file, the line and the key path). Names follow the original file format so that an existing
@@ -7,15 +8,14 @@ runtime does not act on (`original_format.NOT_USED`, and whole top-level section
 `channels` or `plugins`) are accepted without being read; `config validate` and `doctor` list them.
 """
 
-from __future__ import annotations
-
 import re
-from typing import Annotated, Any, ClassVar, Literal
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from openclaw.config.mcp_schema import McpConfig
-from openclaw.config.original_format import NOT_USED, TOP_LEVEL_SECTIONS
+from openclaw.config.original_format import TOP_LEVEL_SECTIONS
+from openclaw.config.sections import Check, Limits, Pattern, Section
 
 __all__ = [
     "API_NAMES",
@@ -63,42 +63,22 @@ ORIGINAL_API_NAMES: tuple[str, ...] = (
 PASSTHROUGH_SECTIONS = TOP_LEVEL_SECTIONS
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    # Old key name -> current name. Read on load (the loader warns with the line); `config set`
-    # writes only the current name (and renames an old key it edits).
-    RENAMED_KEYS: ClassVar[dict[str, str]] = {}
-
-    @model_validator(mode="before")
-    @classmethod
-    def _accept_renamed_keys(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        ignored = NOT_USED.get(cls.__name__)
-        if ignored:  # the original's keys that are not acted on here: accepted, not read
-            data = {k: v for k, v in data.items() if k not in ignored or k in cls.model_fields}
-        if not cls.RENAMED_KEYS:
-            return data
-        for old, new in cls.RENAMED_KEYS.items():
-            if old in data:
-                if new in data:
-                    raise ValueError(f"both `{old}` and `{new}` are set: keep only `{new}`")
-                data = {(new if key == old else key): value for key, value in data.items()}
-        return data
-
+PositiveInt = Annotated[int, Limits(gt=0)]
+NonEmptyText = Annotated[str, Limits(min_length=1)]
+Price = Annotated[float, Limits(ge=0)]
 
 # A Go duration as Ollama reads `keep_alive`: "30m", "1h30m", "-1m"; a bare "300" is refused.
-GoDuration = Annotated[str, Field(pattern=r"^-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")]
+GoDuration = Annotated[str, Pattern(r"^-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")]
 
 
-class ModelCost(_Strict):
+@dataclass(frozen=True, eq=False, repr=False)
+class ModelCost(Section):
     """US dollars per million tokens."""
 
-    input: float = Field(default=0, ge=0)
-    output: float = Field(default=0, ge=0)
-    cacheRead: float = Field(default=0, ge=0)
-    cacheWrite: float = Field(default=0, ge=0)
+    input: Price = 0
+    output: Price = 0
+    cacheRead: Price = 0
+    cacheWrite: Price = 0
 
 
 _GO_DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
@@ -118,40 +98,81 @@ def _check_keep_alive(value: Any) -> Any:
     return value
 
 
-KeepAlive = Annotated[int | float | str, AfterValidator(_check_keep_alive)]
+KeepAlive = Annotated[int | float | str, Check(_check_keep_alive)]
 
 
-class ModelParams(BaseModel):
+class _ParamKeys:
+    """The keys of `params` that are checked; any other key is kept as written."""
+
+    keep_alive: KeepAlive | None
+    num_ctx: PositiveInt | None
+    streaming: bool | None
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ModelParams(Section):
     """Request options of one model (for Ollama: `options` such as `num_ctx`, `temperature`,
     and `keep_alive`); any key is kept, the ones Ollama would refuse are checked."""
 
-    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+    CHECKED_KEYS: ClassVar[type] = _ParamKeys
 
-    keep_alive: KeepAlive | None = None
-    num_ctx: int | None = Field(default=None, gt=0)
-    streaming: bool | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Self:
+        return cls(dict(data))
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """An object whose checked keys have their types; other keys pass as they are."""
+        from pydantic_core import core_schema
+
+        keys = {
+            name: core_schema.typed_dict_field(handler.generate_schema(kind), required=False)
+            for name, kind in _ParamKeys.__annotations__.items()
+        }
+        checked = core_schema.typed_dict_schema(keys, extra_behavior="allow", strict=True)
+
+        def in_written_order(value: Any, check: Callable[[Any], dict[str, Any]]) -> ModelParams:
+            valid = check(value)
+            return cls({key: valid[key] for key in value})
+
+        return core_schema.no_info_wrap_validator_function(in_written_order, checked)
 
     def as_dict(self) -> dict[str, Any]:
-        return self.model_dump(exclude_unset=True)
+        """The keys the file sets, as written."""
+        return dict(self.values)
+
+    @property
+    def keep_alive(self) -> int | float | str | None:
+        return self.values.get("keep_alive")
+
+    @property
+    def num_ctx(self) -> int | None:
+        return self.values.get("num_ctx")
+
+    @property
+    def streaming(self) -> bool | None:
+        return self.values.get("streaming")
 
 
-class ModelCompat(_Strict):
+@dataclass(frozen=True, eq=False, repr=False)
+class ModelCompat(Section):
     """The original's per-model compatibility flags; `supportsTools: false` marks a chat model."""
 
     supportsTools: bool | None = None
 
 
-class ModelEntry(_Strict):
-    id: str = Field(min_length=1)
+@dataclass(frozen=True, eq=False, repr=False)
+class ModelEntry(Section):
+    id: NonEmptyText
     name: str | None = None
     reasoning: bool | None = None
     input: list[Literal["text", "image"]] | None = None
     cost: ModelCost | None = None
-    contextWindow: int | None = Field(default=None, gt=0)
-    contextTokens: int | None = Field(
-        default=None, gt=0, description="the context in effect (for Ollama: num_ctx sent)"
-    )
-    maxTokens: int | None = Field(default=None, gt=0)
+    contextWindow: PositiveInt | None = None
+    contextTokens: PositiveInt | None = None  # the context in effect (for Ollama: num_ctx sent)
+    maxTokens: PositiveInt | None = None
     tools: bool | None = None
     compat: ModelCompat | None = None
     params: ModelParams | None = None
@@ -177,56 +198,53 @@ def _check_api(value: str) -> str:
     return value
 
 
-class PoolHost(_Strict):
+@dataclass(frozen=True, eq=False, repr=False)
+class PoolHost(Section):
     """One Ollama host of a pool: requests spread by `weight`; a lower `priority` is used first
     (the next tier only while every host of the better one is down or lacks the model)."""
 
-    url: str = Field(min_length=1)
-    weight: float = Field(default=1, gt=0)
+    url: NonEmptyText
+    weight: Annotated[float, Limits(gt=0)] = 1
     priority: int = 0
 
 
-class Provider(_Strict):
+@dataclass(frozen=True, eq=False, repr=False)
+class Provider(Section):
     baseUrl: str | None = None
-    baseUrls: list[str] | None = Field(default=None, min_length=1)
-    hosts: list[PoolHost] | None = Field(default=None, min_length=1)
+    baseUrls: Annotated[list[str], Limits(min_length=1)] | None = None
+    hosts: Annotated[list[PoolHost], Limits(min_length=1)] | None = None
     apiKey: str | None = None
-    api: Annotated[str, AfterValidator(_check_api)] | None = None
+    api: Annotated[str, Check(_check_api)] | None = None
     headers: dict[str, str] | None = None
-    timeout: int | None = Field(default=None, gt=0, description="milliseconds")
-    timeoutSeconds: int | None = Field(
-        default=None, gt=0, description="the original's request timeout; `timeout` wins"
-    )
-    maxTokens: int | None = Field(default=None, gt=0, description="default for its models")
-    idleTimeout: int | None = Field(
-        default=None, gt=0, description="milliseconds allowed between two chunks of an answer"
-    )
-    batchSize: int | None = Field(default=None, gt=0)
+    timeout: PositiveInt | None = None  # milliseconds
+    timeoutSeconds: PositiveInt | None = None  # the original's request timeout; `timeout` wins
+    maxTokens: PositiveInt | None = None  # default for its models
+    idleTimeout: PositiveInt | None = None  # milliseconds allowed between two chunks of an answer
+    batchSize: PositiveInt | None = None
     models: list[ModelEntry] | None = None
 
-    @model_validator(mode="after")
-    def _one_kind_of_pool(self) -> Provider:
+    def __post_init__(self) -> None:
         if self.baseUrls and self.hosts:
             raise ValueError("set either `baseUrls` or `hosts`, not both (`hosts` adds weights)")
         if (self.baseUrls or self.hosts) and self.api not in (None, "ollama"):
             raise ValueError('a pool of hosts (`baseUrls` / `hosts`) needs `api: "ollama"`')
-        return self
 
 
-class Sessions(_Strict):
-    store: str | None = Field(
-        default=None,
-        description="where conversations are kept: a SQLite file path (the default is"
-        " <state>/sessions.sqlite) or a postgresql:// URL shared by gateway replicas",
-    )
+@dataclass(frozen=True, eq=False, repr=False)
+class Sessions(Section):
+    # where conversations are kept: a SQLite file path (the default is <state>/sessions.sqlite)
+    # or a postgresql:// URL shared by gateway replicas
+    store: str | None = None
 
 
-class Models(_Strict):
+@dataclass(frozen=True, eq=False, repr=False)
+class Models(Section):
     mode: Literal["merge", "replace"] | None = None
-    providers: dict[str, Provider] = Field(default_factory=dict)
+    providers: dict[str, Provider] = field(default_factory=dict)
 
 
-class ModelSelection(_Strict):
+@dataclass(frozen=True, eq=False, repr=False)
+class ModelSelection(Section):
     """`primary` first, then each of `fallbacks` in order (`fallback` is read as `fallbacks`)."""
 
     RENAMED_KEYS: ClassVar[dict[str, str]] = {"fallback": "fallbacks"}
@@ -235,7 +253,8 @@ class ModelSelection(_Strict):
     fallbacks: list[str] | None = None
 
 
-class PerModel(_Strict):
+@dataclass(frozen=True, eq=False, repr=False)
+class PerModel(Section):
     """`agents.defaults.models["provider/id"]`: settings for one model, discovered or not."""
 
     alias: str | None = None
@@ -243,67 +262,73 @@ class PerModel(_Strict):
     streaming: bool | None = None
 
 
-class AgentDefaults(_Strict):
+@dataclass(frozen=True, eq=False, repr=False)
+class AgentDefaults(Section):
     model: ModelSelection | None = None
     models: dict[str, PerModel] | None = None
     workspace: str | None = None
-    contextCap: int | None = Field(
-        default=None,
-        gt=0,
-        description="largest num_ctx sent to a local model when none is configured",
-    )
-    maxTurns: int | None = Field(default=None, gt=0)
+    # largest num_ctx sent to a local model when none is configured
+    contextCap: PositiveInt | None = None
+    maxTurns: PositiveInt | None = None
     # How long Ollama keeps the agent's models loaded after a request ("30m", "2h", -1 forever).
     keepAlive: int | GoDuration | None = None
 
-    @model_validator(mode="before")
     @classmethod
-    def _model_as_text(cls, data: Any) -> Any:
+    def normalise(cls, data: Any) -> Any:
         """`model: "ollama/x"` (the original's short form) is `model: { primary: "ollama/x" }`."""
+        data = super().normalise(data)
         if isinstance(data, dict) and isinstance(data.get("model"), str):
             return {**data, "model": {"primary": data["model"]}}
         return data
 
 
-class Agents(_Strict):
+@dataclass(frozen=True, eq=False, repr=False)
+class Agents(Section):
     defaults: AgentDefaults | None = None
 
 
-class ExecTool(_Strict):
-    policy: Literal["ask", "allow", "deny"] | None = None
+Policy = Literal["ask", "allow", "deny"]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ExecTool(Section):
+    policy: Policy | None = None
     allow: list[str] | None = None
-    timeoutSeconds: float | None = Field(default=None, gt=0)
+    timeoutSeconds: Annotated[float, Limits(gt=0)] | None = None
 
 
-class WebFetchTool(_Strict):
-    policy: Literal["ask", "allow", "deny"] | None = None
-    allow: list[str] | None = Field(
-        default=None, description="internal hosts or networks (CIDR) web_fetch may reach"
-    )
+@dataclass(frozen=True, eq=False, repr=False)
+class WebFetchTool(Section):
+    policy: Policy | None = None
+    allow: list[str] | None = None  # internal hosts or networks (CIDR) web_fetch may reach
 
 
-class Tools(_Strict):
+@dataclass(frozen=True, eq=False, repr=False)
+class Tools(Section):
     exec: ExecTool | None = None
     web_fetch: WebFetchTool | None = None
 
 
-class GatewayAuth(_Strict):
+@dataclass(frozen=True, eq=False, repr=False)
+class GatewayAuth(Section):
     mode: Literal["none", "token", "password", "trusted-proxy"] | None = None
     token: str | None = None
     password: str | None = None
 
 
-class Gateway(_Strict):
-    port: int | None = Field(default=None, gt=0, lt=65536)
+@dataclass(frozen=True, eq=False, repr=False)
+class Gateway(Section):
+    port: Annotated[int, Limits(gt=0, lt=65536)] | None = None
     bind: str | None = None  # an address, or the original's loopback | lan | auto | custom
     customBindHost: str | None = None  # the address of `bind: "custom"`
     auth: GatewayAuth | None = None
     allowedHosts: list[str] | None = None
     allowedOrigins: list[str] | None = None
-    maxConcurrentRequests: int | None = Field(default=None, gt=0)
+    maxConcurrentRequests: PositiveInt | None = None
 
 
-class Config(_Strict):
+@dataclass(frozen=True, eq=False, repr=False)
+class Config(Section):
     """The whole file. Top-level sections of the original format that this runtime does not read
     are accepted and left alone."""
 
