@@ -1,4 +1,4 @@
-"""Which models each Ollama host has loaded: `GET /api/ps`, on the process's aiohttp session.
+"""Which models each Ollama host has loaded: `GET /api/ps`, on the light client of model requests.
 
 The gateway polls this for its dashboard and metrics, and routing for its choice of host; all of
 them already run an event loop, so this stays async (discovery, in `ollama_discovery`, does not).
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["LoadedModels", "list_loaded_models", "loaded_models_by_host"]
 
 # provider id -> (base URL, reachable, error, loaded models as `list_loaded_models` gives them)
+PS_BODY_LIMIT = 4 * 1024 * 1024  # bytes of an /api/ps answer read (a few hundred per model)
 LoadedModels = dict[str, tuple[str, bool, str, list[dict[str, Any]]]]
 
 
@@ -25,20 +26,21 @@ async def list_loaded_models(
     http: HttpClient, base_url: str, connect_timeout: float = 1.0
 ) -> tuple[bool, str, list[dict[str, Any]]]:
     """`GET /api/ps`: (reachable, error, the loaded models with size, VRAM, context, expiry)."""
-    import aiohttp
-
     from openclaw.providers.errors import connection_detail
+    from openclaw.providers.http_client import HttpError
 
-    timeout = aiohttp.ClientTimeout(total=10, sock_connect=connect_timeout)
     try:
-        async with http.session.get(f"{base_url}/api/ps", timeout=timeout) as response:
-            if response.status >= 400:
-                text = (await response.text())[:300]
-                with contextlib.suppress(ValueError, AttributeError):
-                    text = json.loads(text).get("error", text)
-                raise ValueError(f"HTTP {response.status}: {text}")
-            body = await response.json(content_type=None)
-    except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as e:
+        async with asyncio.timeout(10):
+            response = await http.request("GET", f"{base_url}/api/ps", b"", None, connect_timeout)
+            async with response:
+                data = await response.read(PS_BODY_LIMIT)
+        if response.status >= 400:
+            text = data[:300].decode("utf-8", "replace")
+            with contextlib.suppress(ValueError, AttributeError):
+                text = json.loads(text).get("error", text)
+            raise ValueError(f"HTTP {response.status}: {text}")
+        body = json.loads(data)
+    except (TimeoutError, HttpError, OSError, ValueError) as e:
         detail = connection_detail(e)
         return False, f"Ollama is not reachable at {base_url} ({detail})" + _START, []
     loaded = [
