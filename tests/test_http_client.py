@@ -290,3 +290,15 @@ async def test_a_large_body_arrives_whole_to_a_slow_reader() -> None:
             await asyncio.sleep(0)  # a consumer doing other work between reads
         await client.close()
     assert received == len(part) * parts
+
+
+async def test_credentials_in_the_url_go_as_basic_auth_not_in_the_host() -> None:
+    async with serving(answer_twice) as server:
+        client = HttpClient()
+        port = server.url.rpartition(":")[2]
+        await read_all(client, f"http://ol%40ma:s%3Acret@127.0.0.1:{port}/api/chat")
+        await client.close()
+    head = server.requests[0].split(b"\r\n")
+    # base64 of "ol@ma:s:cret"
+    assert b"Authorization: Basic b2xAbWE6czpjcmV0" in head
+    assert f"Host: 127.0.0.1:{port}".encode() in head

@@ -5,7 +5,8 @@ loop and a full HTTP stack there would cost more than the work itself. aiohttp c
 to import (asyncio, and two SSL contexts built at import); the standard library's `http.client`
 about 25 ms (it imports `ssl` and the `email` package at import). This module writes and reads the
 socket itself and leaves the parsing to httptools (llhttp, the parser uvicorn uses, about 1.5 ms);
-`ssl` is imported only for an https URL. Streaming and model management keep aiohttp.
+`ssl` is imported only for an https URL. Model requests (streamed) go through
+`providers.http_client`; pulls and probes through its aiohttp session.
 
 Bounds on every request: a connect timeout; one deadline for the whole exchange (sending, the
 status line and headers, the body), so a server that accepts and never answers, or answers one

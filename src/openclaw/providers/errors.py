@@ -177,8 +177,6 @@ def _in_plain_words(error: BaseException) -> str:
         return "the server closed the connection"
     if isinstance(error, aiohttp.ClientResponseError):
         return f"the server sent an invalid response (HTTP {error.status})"
-    if isinstance(error, ConnectionResetError):
-        return "the connection was reset"
     if isinstance(error, aiohttp.ClientOSError | OSError):
         strerror = getattr(error, "strerror", None)
         if strerror:

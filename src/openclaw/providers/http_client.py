@@ -337,8 +337,11 @@ class HttpClient:
     ) -> Response:
         """Send the request and wait for the response's status and headers. A kept-alive
         connection the server closed in the meantime is replaced once, transparently."""
-        key, host_header, target = _split(url)
-        head = _head(method, target, host_header, headers or {}, len(body))
+        key, host_header, target, credentials = _split(url)
+        sent = headers or {}
+        if credentials and not any(name.lower() == "authorization" for name in sent):
+            sent = {**sent, "Authorization": _basic(credentials)}
+        head = _head(method, target, host_header, sent, len(body))
         await self._slots.acquire()
         try:
             for attempt in range(2):
@@ -407,15 +410,16 @@ class HttpClient:
         self._slots.release()
 
 
-def _split(url: str) -> tuple[_Key, str, str]:
-    """`http://host:port/path?q` -> ((scheme, host, port), Host header, request target)."""
+def _split(url: str) -> tuple[_Key, str, str, str]:
+    """`http://user:pw@host:port/path?q` -> ((scheme, host, port), Host header, request target,
+    `user:pw` or "")."""
     scheme, sep, rest = url.partition("://")
     scheme = scheme.lower()
     if not sep or scheme not in ("http", "https"):
         raise InvalidHeader(f"not an http(s) URL: {url!r}")
     authority, slash, path = rest.partition("/")
     target = slash + path if slash else "/"
-    authority = authority.rpartition("@")[2]  # credentials in a URL are not sent
+    credentials, _, authority = authority.rpartition("@")  # sent as basic auth, not in Host
     if authority.startswith("["):
         end = authority.find("]")
         host, port_text = authority[1:end], authority[end + 2 :]
@@ -426,7 +430,17 @@ def _split(url: str) -> tuple[_Key, str, str]:
     default = 443 if scheme == "https" else 80
     port = int(port_text) if port_text.isdigit() else default
     host_header = authority if authority else host
-    return (scheme, host, port), host_header, target.partition("#")[0]
+    return (scheme, host, port), host_header, target.partition("#")[0], credentials
+
+
+def _basic(credentials: str) -> str:
+    """`user:pw` from a URL (percent-encoded) as a basic Authorization value, as aiohttp sends."""
+    import base64
+    from urllib.parse import unquote
+
+    user, _, password = credentials.partition(":")
+    pair = f"{unquote(user)}:{unquote(password)}"
+    return "Basic " + base64.b64encode(pair.encode()).decode()
 
 
 def _head(method: str, target: str, host: str, headers: dict[str, str], length: int) -> bytes:
