@@ -208,7 +208,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     pids: dict[str, int] = {}
     with (
         tempfile.TemporaryDirectory() as state,
-        process(emulator_cmd, dict(os.environ)) as (_, emulator),
+        process(emulator_cmd, dict(os.environ)) as (emulator_proc, emulator),
     ):
         env = {
             **os.environ,
@@ -217,6 +217,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "OLLAMA_HOST": emulator,
         }
         env.pop("OPENCLAW_CONFIG_PATH", None)
+        pids["emulator"] = emulator_proc.pid
         gateway_cmd = [sys.executable, "-m", "openclaw", "gateway", "run", "--port", "0"]
         gateway_cmd += ["--token", TOKEN]
         with process(gateway_cmd, env) as (proc, gateway):
@@ -273,12 +274,20 @@ def _measure(
         for name, url, dialect, model, key in order:
             pid = pids.get(name.split()[0])
             before = cpu_seconds(pid) if pid else 0.0
+            emulator_before = cpu_seconds(pids["emulator"])
+            client_before = time.process_time()
             measured[name] = summary(
                 asyncio.run(load(url, dialect, model, streams, args.tokens, key))
             )
-            if pid:  # the server's own CPU per chat (the 3 warm-up chats included)
-                spent = cpu_seconds(pid) - before
-                measured[name]["cpuMs"] = spent * 1000 / (streams + 3)
+            # CPU per chat (the 3 warm-up chats included) of the proxy, the client and the
+            # emulator: on 2 cores the three share, what the proxy adds is roughly its own
+            # CPU per chat beyond the client's, times N.
+            chats = streams + 3
+            measured[name]["clientCpuMs"] = (time.process_time() - client_before) * 1000 / chats
+            emulator_spent = cpu_seconds(pids["emulator"]) - emulator_before
+            measured[name]["emulatorCpuMs"] = emulator_spent * 1000 / chats
+            if pid:
+                measured[name]["cpuMs"] = (cpu_seconds(pid) - before) * 1000 / chats
         rounds.append(measured)
     out: dict[str, Any] = {}
     for name, *_ in plan:
@@ -289,6 +298,8 @@ def _measure(
         }
         if "cpuMs" in rounds[0][name]:
             entry["cpuMsPerChat"] = statistics.median(r[name]["cpuMs"] for r in rounds)
+        entry["clientCpuMsPerChat"] = statistics.median(r[name]["clientCpuMs"] for r in rounds)
+        entry["emulatorCpuMsPerChat"] = statistics.median(r[name]["emulatorCpuMs"] for r in rounds)
         if name != "direct":
             entry["addedP50"] = statistics.median(
                 r[name]["p50"] - r["direct"]["p50"] for r in rounds
@@ -310,7 +321,7 @@ def report(data: dict[str, Any]) -> str:
             "",
             f"N = {streams}",
             "target                  TTFT p50   TTFT p99   added p50  added p99  errors"
-            "  CPU ms/chat",
+            "  CPU ms/chat: proxy  client  emulator",
         ]
         for name, row in rows.items():
             added = (
@@ -318,7 +329,8 @@ def report(data: dict[str, Any]) -> str:
                 if "addedP99" in row
                 else f"{'-':>9}  {'-':>9}"
             )
-            cpu = f"{row['cpuMsPerChat']:>12.2f}" if "cpuMsPerChat" in row else f"{'-':>12}"
+            cpu = f"{row['cpuMsPerChat']:>19.2f}" if "cpuMsPerChat" in row else f"{'-':>19}"
+            cpu += f"  {row['clientCpuMsPerChat']:>6.2f}  {row['emulatorCpuMsPerChat']:>8.2f}"
             lines.append(
                 f"{name:<22}  {row['p50']:>8.1f}   {row['p99']:>8.1f}   {added}  {row['errors']:>6}"
                 + cpu
