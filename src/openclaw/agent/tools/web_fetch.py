@@ -13,11 +13,11 @@ import codecs
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from openclaw.agent.tools.addresses import AllowList, literal_address
 from openclaw.agent.tools.base import Tool, ToolContext, ToolError
 from openclaw.agent.tools.text import SNIFF_SIZE, format_size, looks_binary
 
 if TYPE_CHECKING:
+    from openclaw.agent.tools.addresses import AllowList
     from openclaw.agent.tools.arguments import WebFetchArguments
 
 __all__ = ["MAX_DOWNLOAD_BYTES", "TIMEOUT_SECONDS", "WEB_FETCH_TOOL"]
@@ -35,6 +35,8 @@ _TEXT = frozenset(
 
 
 def _check_url(url: str, allow: AllowList) -> None:
+    from openclaw.agent.tools.addresses import literal_address  # ipaddress: only for a fetch
+
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ToolError(f"{url!r} is not an http or https address; web_fetch only fetches those")
@@ -65,6 +67,8 @@ async def _check_policy(url: str, ctx: ToolContext) -> None:
 
 
 async def web_fetch(args: WebFetchArguments, ctx: ToolContext) -> str:
+    from openclaw.agent.tools.addresses import AllowList
+
     url = args.url.strip()
     allow = AllowList.parse(ctx.web_fetch.allow)
     _check_url(url, allow)
