@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.ollama_chat import ChatReply
 from tests.fakes.ollama_models import FakeModel
 from tests.fakes.ollama_server import OllamaEmulator
 
@@ -23,7 +24,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "models list": ("asyncio", "aiohttp", "pydantic", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY),
     "models status": ("asyncio", "aiohttp", "pydantic", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY),
     "config get": ("asyncio", "aiohttp", "pydantic", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY),
-    "agent": ("aiohttp", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY, "prompt_toolkit"),
+    # the tools' argument models (pydantic) are imported when the model calls a tool
+    "agent": ("aiohttp", "pydantic", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY, "prompt_toolkit"),
 }
 
 RUN = """
@@ -37,14 +39,21 @@ runpy.run_module("openclaw", run_name="__main__")
 """
 
 
-def loaded_by(args: list[str], env: dict[str, str], tmp: Path) -> set[str]:
+def run_loaded(
+    args: list[str], env: dict[str, str], tmp: Path
+) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+    """The top-level modules the command loaded, and the finished process."""
     out = tmp / "modules.json"
     code = RUN.format(out=str(out), args=args)
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    return {name.split(".")[0] for name in json.loads(out.read_text())}
+    return {name.split(".")[0] for name in json.loads(out.read_text())}, done
+
+
+def loaded_by(args: list[str], env: dict[str, str], tmp: Path) -> set[str]:
+    return run_loaded(args, env, tmp)[0]
 
 
 def heavy(loaded: set[str], command: str) -> list[str]:
@@ -91,6 +100,31 @@ def test_config_get_on_an_unchanged_file_does_not_validate_again(
     assert heavy(loaded, "config get") == []
 
 
-def test_a_one_shot_agent_turn_stays_light(env: dict[str, str], tmp_path: Path) -> None:
-    loaded = loaded_by(["agent", "--message", "hi", "--no-tools"], env, tmp_path)
-    assert heavy(loaded, "agent") == []
+@pytest.mark.parametrize("tools", [True, False])
+def test_a_one_shot_agent_turn_stays_light(
+    tools: bool, env: dict[str, str], tmp_path: Path
+) -> None:
+    args = ["agent", "--message", "hi", *([] if tools else ["--no-tools"])]
+    assert heavy(loaded_by(args, env, tmp_path), "agent") == []
+
+
+def test_a_tool_call_with_bad_arguments_is_still_refused(
+    ollama: OllamaEmulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    """The argument models load when a call arrives, and validate it as strictly as ever."""
+    bad = {"name": "read", "arguments": {"file_path": "notes.txt"}}
+    ollama.queue_chat(ChatReply(text="", tool_calls=[bad]), ChatReply(text="Sorry."))
+    loaded, done = run_loaded(["agent", "--message", "hi", "--json"], env, tmp_path)
+    assert "pydantic" in loaded
+    result = json.loads(done.stdout)
+    assert result["reply"] == "Sorry."
+    assert result["toolCalls"] == [
+        {"id": result["toolCalls"][0]["id"], "name": "read",
+         "arguments": {"file_path": "notes.txt"}, "isError": True}
+    ]  # fmt: skip
+    told = ollama.bodies("/api/chat")[-1]["messages"][-1]
+    assert told["role"] == "tool"
+    assert told["content"] == (
+        "invalid arguments for read: argument 'path': field required; unknown argument"
+        " 'file_path' (its arguments are: path, offset, limit). Fix them and call read again."
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import stat
 from pathlib import Path
@@ -11,8 +12,10 @@ from typing import Any
 import pytest
 from pydantic import Field
 
+from openclaw.agent.tools import arguments as argument_models
 from openclaw.agent.tools import builtin_tools, run_tool
-from openclaw.agent.tools.base import Tool, ToolArguments, ToolContext, ToolError
+from openclaw.agent.tools.arguments import ToolArguments, json_schema
+from openclaw.agent.tools.base import Tool, ToolContext, ToolError
 from openclaw.agent.tools.workspace import ensure_workspace, resolve_in_workspace
 
 TOOLS = {tool.name: tool for tool in builtin_tools()}
@@ -51,6 +54,16 @@ def test_every_argument_is_described_in_the_schema() -> None:
             assert prop.get("description"), f"{tool.name}.{name} has no description"
             assert "title" not in prop
         assert "$defs" not in str(spec.parameters)
+
+
+def test_the_schemas_are_those_of_the_argument_models() -> None:
+    """Each tool's `parameters` is plain data so that a run imports no pydantic until a call
+    arrives; it must stay what pydantic makes of the model the call is validated against,
+    key order included (it is what the model reads)."""
+    for tool in builtin_tools():
+        model = tool.arguments()
+        assert model is getattr(argument_models, model.__name__)
+        assert json.dumps(tool.parameters) == json.dumps(json_schema(model)), tool.name
 
 
 def test_nested_argument_models_are_inlined() -> None:
@@ -134,10 +147,14 @@ async def _cancelled(args: _Nothing, ctx: ToolContext) -> str:
     raise asyncio.CancelledError
 
 
+def _special(name: str, description: str, run: Any) -> Tool:
+    return Tool(name, description, json_schema(_Nothing), lambda: _Nothing, run)
+
+
 SPECIAL = {
-    "broken": Tool("broken", "Fails.", _Nothing, _broken),
-    "refusing": Tool("refusing", "Refuses.", _Nothing, _refusing),
-    "cancelled": Tool("cancelled", "Is cancelled.", _Nothing, _cancelled),
+    "broken": _special("broken", "Fails.", _broken),
+    "refusing": _special("refusing", "Refuses.", _refusing),
+    "cancelled": _special("cancelled", "Is cancelled.", _cancelled),
 }
 
 

@@ -106,8 +106,8 @@ def _as_tool(connection: ServerConnection, listed: McpTool, taken: set[str]) -> 
             raise ToolError(text or f"{name} reported an error without saying what")
         return text
 
-    return Tool(name=name, description=description, arguments=McpArguments, run=run,
-                schema=schema)  # fmt: skip
+    return Tool(name=name, description=description, parameters=schema,
+                arguments=lambda: McpArguments, run=run)  # fmt: skip
 
 
 def _validator(schema: dict[str, Any]) -> Callable[[dict[str, Any]], str]:

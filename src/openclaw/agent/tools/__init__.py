@@ -8,9 +8,7 @@ a `ToolError` or any other exception come back as `(message, True)` for the mode
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from openclaw.agent.tools.base import Tool, ToolContext, ToolError
 from openclaw.agent.tools.edit import EDIT_TOOL
@@ -20,6 +18,9 @@ from openclaw.agent.tools.ls import LS_TOOL
 from openclaw.agent.tools.read import READ_TOOL
 from openclaw.agent.tools.web_fetch import WEB_FETCH_TOOL
 from openclaw.agent.tools.write import WRITE_TOOL
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 __all__ = ["builtin_tools", "describe_invalid_arguments", "run_tool"]
 
@@ -43,8 +44,10 @@ async def run_tool(
             f"the arguments of this call are not valid JSON ({shown!r}): write them as one JSON"
             f" object and call {name} again"
         ), True
+    from pydantic import ValidationError  # the first call of a run pays for it, not the run
+
     try:
-        arguments = tool.arguments.model_validate(raw_arguments)
+        arguments = tool.arguments().model_validate(raw_arguments)
     except ValidationError as exc:
         return describe_invalid_arguments(tool, exc), True
     try:
@@ -73,7 +76,7 @@ def describe_invalid_arguments(tool: Tool, error: ValidationError) -> str:
             problems.append(f"argument {where!r}: {message} (got {_shown(item['input'])})")
     text = f"invalid arguments for {tool.name}: " + "; ".join(problems)
     if unknown:
-        text += f" (its arguments are: {', '.join(tool.arguments.model_fields)})"
+        text += f" (its arguments are: {', '.join(tool.arguments().model_fields)})"
     return text + f". Fix them and call {tool.name} again."
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
-from openclaw.agent.tools.base import Tool, ToolArguments, ToolContext, ToolError
+from openclaw.agent.tools.base import Tool, ToolContext, ToolError
 from openclaw.agent.tools.text import format_size
 from openclaw.agent.tools.workspace import (
     display_path,
@@ -21,21 +20,10 @@ from openclaw.agent.tools.workspace import (
 
 MAX_EDIT_BYTES = 16 * 1024 * 1024  # larger files are not loaded to be edited
 
-__all__ = ["EDIT_TOOL", "EditArguments", "Replacement"]
+if TYPE_CHECKING:
+    from openclaw.agent.tools.arguments import EditArguments, Replacement
 
-
-class Replacement(ToolArguments):
-    old: str = Field(
-        min_length=1, description="Text to replace; must appear exactly once in the file."
-    )
-    new: str = Field(description="Text to put in its place.")
-
-
-class EditArguments(ToolArguments):
-    path: str = Field(description="The file to change, relative to the workspace.")
-    edits: list[Replacement] = Field(
-        min_length=1, description="Replacements, applied in order to the file's text."
-    )
+__all__ = ["EDIT_TOOL"]
 
 
 async def edit(args: EditArguments, ctx: ToolContext) -> str:
@@ -100,6 +88,40 @@ def _occurrences(text: str, old: str) -> int:
     return count
 
 
+def _arguments() -> type[EditArguments]:
+    from openclaw.agent.tools.arguments import EditArguments
+
+    return EditArguments
+
+
+# The JSON schema of EditArguments (the test of the tools checks that they are the same)
+PARAMETERS: dict[str, Any] = {
+    "additionalProperties": False,
+    "properties": {
+        "path": {"description": "The file to change, relative to the workspace.", "type": "string"},
+        "edits": {
+            "description": "Replacements, applied in order to the file's text.",
+            "items": {
+                "additionalProperties": False,
+                "properties": {
+                    "old": {
+                        "description": "Text to replace; must appear exactly once in the file.",
+                        "minLength": 1,
+                        "type": "string",
+                    },
+                    "new": {"description": "Text to put in its place.", "type": "string"},
+                },
+                "required": ["old", "new"],
+                "type": "object",
+            },
+            "minItems": 1,
+            "type": "array",
+        },
+    },
+    "required": ["path", "edits"],
+    "type": "object",
+}
+
 EDIT_TOOL = Tool(
     name="edit",
     description=(
@@ -107,6 +129,7 @@ EDIT_TOOL = Tool(
         " once in the file, as it is at that step (earlier edits applied); if any does not, no"
         " change is made. Read the file first and copy `old` exactly, spaces included."
     ),
-    arguments=EditArguments,
+    parameters=PARAMETERS,
+    arguments=_arguments,
     run=edit,
 )

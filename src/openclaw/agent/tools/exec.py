@@ -24,16 +24,16 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-from pydantic.json_schema import SkipJsonSchema
-
-from openclaw.agent.tools.base import ExecPolicy, Tool, ToolArguments, ToolContext, ToolError
+from openclaw.agent.tools.base import ExecPolicy, Tool, ToolContext, ToolError
 from openclaw.agent.tools.text import format_size
 from openclaw.redaction import command_environment
 
-__all__ = ["EXEC_TOOL", "MAX_OUTPUT_BYTES", "ExecArguments", "allowed_without_asking"]
+if TYPE_CHECKING:
+    from openclaw.agent.tools.arguments import ExecArguments
+
+__all__ = ["EXEC_TOOL", "MAX_OUTPUT_BYTES", "allowed_without_asking"]
 
 MAX_OUTPUT_BYTES = 64 * 1024  # of combined stdout and stderr; the head and the tail are kept
 DRAIN_SECONDS = 2.0  # how long to wait for the output to end after the command has ended
@@ -43,15 +43,6 @@ REAPER = Path(__file__).with_name("reaper.py")
 # Chaining, substitution and redirection: a command with any of these is never run on the
 # strength of an allow-list prefix alone: `git status; rm -rf ~` starts with `git status`.
 _SHELL_CONTROL = (";", "&", "|", "`", "$(", ">", "<", "\n", "\r")
-
-
-class ExecArguments(ToolArguments):
-    command: str = Field(min_length=1, description="The shell command to run.")
-    timeout: Annotated[float, Field(gt=0)] | SkipJsonSchema[None] = Field(
-        default=None,
-        description="Seconds to let it run before it is stopped (at most the configured"
-        " limit); leave out for the default.",
-    )
 
 
 def allowed_without_asking(command: str, policy: ExecPolicy) -> bool:
@@ -238,6 +229,28 @@ class _Output:
         return joined if joined.endswith("\n") else joined + "\n"
 
 
+def _arguments() -> type[ExecArguments]:
+    from openclaw.agent.tools.arguments import ExecArguments
+
+    return ExecArguments
+
+
+# The JSON schema of ExecArguments (the test of the tools checks that they are the same)
+PARAMETERS: dict[str, Any] = {
+    "additionalProperties": False,
+    "properties": {
+        "command": {"description": "The shell command to run.", "minLength": 1, "type": "string"},
+        "timeout": {
+            "description": "Seconds to let it run before it is stopped (at most the configured"
+            " limit); leave out for the default.",
+            "exclusiveMinimum": 0,
+            "type": "number",
+        },
+    },
+    "required": ["command"],
+    "type": "object",
+}
+
 EXEC_TOOL = Tool(
     name="exec",
     description=(
@@ -246,6 +259,7 @@ EXEC_TOOL = Tool(
         " command may need the user's approval, and is stopped when it runs past its timeout;"
         " nothing it starts in the background outlives it."
     ),
-    arguments=ExecArguments,
+    parameters=PARAMETERS,
+    arguments=_arguments,
     run=run_command,
 )

@@ -20,16 +20,16 @@ from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-from pydantic.json_schema import SkipJsonSchema
-
-from openclaw.agent.tools.base import Tool, ToolArguments, ToolContext, ToolError
+from openclaw.agent.tools.base import Tool, ToolContext, ToolError
 from openclaw.agent.tools.text import SNIFF_SIZE, format_size, looks_binary
 from openclaw.agent.tools.workspace import display_path, read_beneath, resolve_in_workspace
 
-__all__ = ["GREP_TOOL", "MAX_FILE_BYTES", "MAX_LINE_CHARS", "MAX_MATCHES", "GrepArguments"]
+if TYPE_CHECKING:
+    from openclaw.agent.tools.arguments import GrepArguments
+
+__all__ = ["GREP_TOOL", "MAX_FILE_BYTES", "MAX_LINE_CHARS", "MAX_MATCHES"]
 
 MAX_MATCHES = 200
 MAX_LINE_CHARS = 300  # of each matching line shown
@@ -38,17 +38,6 @@ TIME_LIMIT = 30.0  # seconds a search may take
 WORKER = Path(__file__).with_name("grep_worker.py")
 BATCH_FILES = 64  # files read per trip to a thread
 SKIPPED_DIRECTORIES = frozenset({".git"})
-
-
-class GrepArguments(ToolArguments):
-    pattern: str = Field(description="A regular expression, in Python's syntax.")
-    path: str = Field(
-        default=".", description="The file or directory to search, relative to the workspace."
-    )
-    glob: str | SkipJsonSchema[None] = Field(
-        default=None,
-        description="Only search files whose name matches this pattern, such as `*.py`.",
-    )
 
 
 @dataclass
@@ -225,13 +214,39 @@ def _report(search: _Search, args: GrepArguments, shown: str) -> str:
     return "\n".join(search.matches + notes)
 
 
+def _arguments() -> type[GrepArguments]:
+    from openclaw.agent.tools.arguments import GrepArguments
+
+    return GrepArguments
+
+
+# The JSON schema of GrepArguments (the test of the tools checks that they are the same)
+PARAMETERS: dict[str, Any] = {
+    "additionalProperties": False,
+    "properties": {
+        "pattern": {"description": "A regular expression, in Python's syntax.", "type": "string"},
+        "path": {
+            "default": ".",
+            "description": "The file or directory to search, relative to the workspace.",
+            "type": "string",
+        },
+        "glob": {
+            "description": "Only search files whose name matches this pattern, such as `*.py`.",
+            "type": "string",
+        },
+    },
+    "required": ["pattern"],
+    "type": "object",
+}
+
 GREP_TOOL = Tool(
     name="grep",
     description=(
         "Search text files in the workspace for a regular expression. Returns matching lines"
         f" as `path:line: text`, at most {MAX_MATCHES}. Skips binary files and `.git`."
     ),
-    arguments=GrepArguments,
+    parameters=PARAMETERS,
+    arguments=_arguments,
     run=grep,
     read_only=True,
 )

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
-from openclaw.agent.tools.base import Tool, ToolArguments, ToolContext, ToolError
+from openclaw.agent.tools.base import Tool, ToolContext, ToolError
 from openclaw.agent.tools.workspace import (
     display_path,
     is_swapped_link,
@@ -17,13 +16,12 @@ from openclaw.agent.tools.workspace import (
     swapped,
 )
 
-__all__ = ["LS_TOOL", "MAX_ENTRIES", "LsArguments"]
+if TYPE_CHECKING:
+    from openclaw.agent.tools.arguments import LsArguments
+
+__all__ = ["LS_TOOL", "MAX_ENTRIES"]
 
 MAX_ENTRIES = 1000
-
-
-class LsArguments(ToolArguments):
-    path: str = Field(default=".", description="The directory to list, relative to the workspace.")
 
 
 async def ls(args: LsArguments, ctx: ToolContext) -> str:
@@ -59,13 +57,33 @@ def _list(root: Path, path: Path, shown: str) -> str:
     return "\n".join(lines)
 
 
+def _arguments() -> type[LsArguments]:
+    from openclaw.agent.tools.arguments import LsArguments
+
+    return LsArguments
+
+
+# The JSON schema of LsArguments (the test of the tools checks that they are the same)
+PARAMETERS: dict[str, Any] = {
+    "additionalProperties": False,
+    "properties": {
+        "path": {
+            "default": ".",
+            "description": "The directory to list, relative to the workspace.",
+            "type": "string",
+        },
+    },
+    "type": "object",
+}
+
 LS_TOOL = Tool(
     name="ls",
     description=(
         "List a directory in the workspace: one entry per line, sorted, directories ending"
         f" in `/`. Shows at most {MAX_ENTRIES} entries."
     ),
-    arguments=LsArguments,
+    parameters=PARAMETERS,
+    arguments=_arguments,
     run=ls,
     read_only=True,
 )

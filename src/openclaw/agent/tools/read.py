@@ -6,11 +6,9 @@ import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from pydantic import Field
-
-from openclaw.agent.tools.base import Tool, ToolArguments, ToolContext, ToolError
+from openclaw.agent.tools.base import Tool, ToolContext, ToolError
 from openclaw.agent.tools.text import SNIFF_SIZE, format_size, looks_binary
 from openclaw.agent.tools.workspace import (
     display_path,
@@ -20,15 +18,12 @@ from openclaw.agent.tools.workspace import (
     swapped,
 )
 
-__all__ = ["MAX_BYTES", "READ_TOOL", "ReadArguments"]
+if TYPE_CHECKING:
+    from openclaw.agent.tools.arguments import ReadArguments
+
+__all__ = ["MAX_BYTES", "READ_TOOL"]
 
 MAX_BYTES = 256 * 1024  # of text returned by one call
-
-
-class ReadArguments(ToolArguments):
-    path: str = Field(description="The file to read, relative to the workspace.")
-    offset: int = Field(default=1, ge=1, description="The first line to return, counting from 1.")
-    limit: int = Field(default=2000, ge=1, description="The most lines to return.")
 
 
 async def read(args: ReadArguments, ctx: ToolContext) -> str:
@@ -109,6 +104,34 @@ def _read(root: Path, path: Path, shown: str, offset: int, limit: int) -> str:
     return text + ("" if text.endswith("\n") else "\n") + "\n".join(notes)
 
 
+def _arguments() -> type[ReadArguments]:
+    from openclaw.agent.tools.arguments import ReadArguments
+
+    return ReadArguments
+
+
+# The JSON schema of ReadArguments (the test of the tools checks that they are the same)
+PARAMETERS: dict[str, Any] = {
+    "additionalProperties": False,
+    "properties": {
+        "path": {"description": "The file to read, relative to the workspace.", "type": "string"},
+        "offset": {
+            "default": 1,
+            "description": "The first line to return, counting from 1.",
+            "minimum": 1,
+            "type": "integer",
+        },
+        "limit": {
+            "default": 2000,
+            "description": "The most lines to return.",
+            "minimum": 1,
+            "type": "integer",
+        },
+    },
+    "required": ["path"],
+    "type": "object",
+}
+
 READ_TOOL = Tool(
     name="read",
     description=(
@@ -116,7 +139,8 @@ READ_TOOL = Tool(
         f" for up to `limit` lines and at most {format_size(MAX_BYTES)}. When there is more, the"
         " result ends with a note saying which offset to read next."
     ),
-    arguments=ReadArguments,
+    parameters=PARAMETERS,
+    arguments=_arguments,
     run=read,
     read_only=True,
 )

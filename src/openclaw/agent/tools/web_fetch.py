@@ -10,16 +10,17 @@ differently); every redirect is checked the same way.
 from __future__ import annotations
 
 import codecs
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pydantic import Field
-
-from openclaw.agent.tools.addresses import AllowList, literal_address
-from openclaw.agent.tools.base import Tool, ToolArguments, ToolContext, ToolError
-from openclaw.agent.tools.html_text import html_to_text
+from openclaw.agent.tools.base import Tool, ToolContext, ToolError
 from openclaw.agent.tools.text import SNIFF_SIZE, format_size, looks_binary
 
-__all__ = ["MAX_DOWNLOAD_BYTES", "TIMEOUT_SECONDS", "WEB_FETCH_TOOL", "WebFetchArguments"]
+if TYPE_CHECKING:
+    from openclaw.agent.tools.addresses import AllowList
+    from openclaw.agent.tools.arguments import WebFetchArguments
+
+__all__ = ["MAX_DOWNLOAD_BYTES", "TIMEOUT_SECONDS", "WEB_FETCH_TOOL"]
 
 MAX_DOWNLOAD_BYTES = 5 * 1024 * 1024  # read at most this much of a body
 TIMEOUT_SECONDS = 30.0
@@ -33,14 +34,9 @@ _TEXT = frozenset(
 )  # fmt: skip
 
 
-class WebFetchArguments(ToolArguments):
-    url: str = Field(description="The http or https address to fetch.")
-    max_chars: int = Field(
-        default=50_000, ge=1, description="The most characters of text to return."
-    )
-
-
 def _check_url(url: str, allow: AllowList) -> None:
+    from openclaw.agent.tools.addresses import literal_address  # ipaddress: only for a fetch
+
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ToolError(f"{url!r} is not an http or https address; web_fetch only fetches those")
@@ -71,6 +67,8 @@ async def _check_policy(url: str, ctx: ToolContext) -> None:
 
 
 async def web_fetch(args: WebFetchArguments, ctx: ToolContext) -> str:
+    from openclaw.agent.tools.addresses import AllowList
+
     url = args.url.strip()
     allow = AllowList.parse(ctx.web_fetch.allow)
     _check_url(url, allow)
@@ -95,6 +93,8 @@ def _to_text(url: str, body: bytes, kind: str, charset: str | None, final_url: s
         text = body.decode("utf-8", errors="replace")
     looks_html = not kind and text.lstrip()[:15].lower().startswith(("<!doctype html", "<html"))
     if kind in _HTML or looks_html:
+        from openclaw.agent.tools.html_text import html_to_text  # html.parser: only for a page
+
         return html_to_text(text, final_url)
     return text
 
@@ -120,6 +120,28 @@ def _with_notes(text: str, max_chars: int, cut: bool, redirected_to: str | None)
     return head + text + "\n".join(notes)
 
 
+def _arguments() -> type[WebFetchArguments]:
+    from openclaw.agent.tools.arguments import WebFetchArguments
+
+    return WebFetchArguments
+
+
+# The JSON schema of WebFetchArguments (the test of the tools checks that they are the same)
+PARAMETERS: dict[str, Any] = {
+    "additionalProperties": False,
+    "properties": {
+        "url": {"description": "The http or https address to fetch.", "type": "string"},
+        "max_chars": {
+            "default": 50000,
+            "description": "The most characters of text to return.",
+            "minimum": 1,
+            "type": "integer",
+        },
+    },
+    "required": ["url"],
+    "type": "object",
+}
+
 WEB_FETCH_TOOL = Tool(
     name="web_fetch",
     description=(
@@ -127,7 +149,8 @@ WEB_FETCH_TOOL = Tool(
         " readable text (links keep their address), other text comes back as it is. Returns at"
         " most `max_chars` characters; binary content such as images is refused."
     ),
-    arguments=WebFetchArguments,
+    parameters=PARAMETERS,
+    arguments=_arguments,
     run=web_fetch,
     read_only=True,
 )

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
-from openclaw.agent.tools.base import Tool, ToolArguments, ToolContext, ToolError
+from openclaw.agent.tools.base import Tool, ToolContext, ToolError
 from openclaw.agent.tools.workspace import (
     display_path,
     is_swapped_link,
@@ -17,12 +16,10 @@ from openclaw.agent.tools.workspace import (
     swapped,
 )
 
-__all__ = ["WRITE_TOOL", "WriteArguments"]
+if TYPE_CHECKING:
+    from openclaw.agent.tools.arguments import WriteArguments
 
-
-class WriteArguments(ToolArguments):
-    path: str = Field(description="The file to write, relative to the workspace.")
-    content: str = Field(description="The whole new content of the file.")
+__all__ = ["WRITE_TOOL"]
 
 
 async def write(args: WriteArguments, ctx: ToolContext) -> str:
@@ -62,12 +59,30 @@ def _write(root: Path, path: Path, shown: str, data: bytes) -> bool:
     return existed
 
 
+def _arguments() -> type[WriteArguments]:
+    from openclaw.agent.tools.arguments import WriteArguments
+
+    return WriteArguments
+
+
+# The JSON schema of WriteArguments (the test of the tools checks that they are the same)
+PARAMETERS: dict[str, Any] = {
+    "additionalProperties": False,
+    "properties": {
+        "path": {"description": "The file to write, relative to the workspace.", "type": "string"},
+        "content": {"description": "The whole new content of the file.", "type": "string"},
+    },
+    "required": ["path", "content"],
+    "type": "object",
+}
+
 WRITE_TOOL = Tool(
     name="write",
     description=(
         "Write a text file in the workspace, replacing it if it exists. Missing parent"
         " directories are created. To change part of an existing file, use edit instead."
     ),
-    arguments=WriteArguments,
+    parameters=PARAMETERS,
+    arguments=_arguments,
     run=write,
 )
