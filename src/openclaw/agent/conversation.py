@@ -23,6 +23,8 @@ __all__ = ["Conversation"]
 
 @dataclass
 class Conversation:
+    """The messages of one session, kept in its store as they come."""
+
     store: Store | None
     session_id: str
     messages: list[Message] = field(default_factory=list)

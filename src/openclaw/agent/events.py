@@ -37,22 +37,30 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class TurnStart:
+    """The agent sends request number `turn` to the model."""
+
     turn: int  # 1-based model request number within this run
 
 
 @dataclass(frozen=True, slots=True)
 class TurnEnd:
+    """The model's answer to request number `turn`."""
+
     turn: int
     message: AssistantMessage  # what the model said this turn (model, usage, stop reason)
 
 
 @dataclass(frozen=True, slots=True)
 class ToolStart:
+    """A tool call begins."""
+
     call: ToolCall
 
 
 @dataclass(frozen=True, slots=True)
 class ToolEnd:
+    """A tool call ended with `result`."""
+
     call: ToolCall
     result: str  # what goes back to the model
     is_error: bool
@@ -62,6 +70,8 @@ class ToolEnd:
 
 @dataclass(frozen=True, slots=True)
 class AgentDone:
+    """The run ended with a final answer."""
+
     message: AssistantMessage  # the final answer
     usage: Usage  # summed over every turn of this run
     turns: int
@@ -71,6 +81,8 @@ class AgentDone:
 
 @dataclass(frozen=True, slots=True)
 class AgentFailed:
+    """The run ended without an answer."""
+
     error: Error | None  # None when stopped for another reason (max turns)
     reason: str
     session_id: str

@@ -38,6 +38,8 @@ def describe_call(name: str, arguments: dict[str, object], width: int = 80) -> s
 
 @dataclass
 class AgentView:
+    """How an agent run is shown in the terminal."""
+
     show_thinking: bool = False
     out: TextIO = field(default_factory=lambda: sys.stdout)
     err: TextIO = field(default_factory=lambda: sys.stderr)

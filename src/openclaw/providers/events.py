@@ -64,6 +64,8 @@ ErrorKind = Literal[
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
+    """A tool the model asked to run, with its arguments as parsed JSON."""
+
     id: str
     name: str
     arguments: dict[str, Any]
@@ -91,12 +93,16 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class UserMessage:
+    """What the user said, with any images."""
+
     content: str
     images: tuple[str, ...] = ()  # base64, no data: prefix
 
 
 @dataclass(frozen=True, slots=True)
 class AssistantMessage:
+    """What a model answered: text, thinking, tool calls, and how it ended."""
+
     content: str = ""
     thinking: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
@@ -108,6 +114,8 @@ class AssistantMessage:
 
 @dataclass(frozen=True, slots=True)
 class ToolResultMessage:
+    """A tool's result, sent back to the model."""
+
     tool_call_id: str
     tool_name: str
     content: str
@@ -119,6 +127,8 @@ Message = UserMessage | AssistantMessage | ToolResultMessage
 
 @dataclass(frozen=True, slots=True)
 class ToolSpec:
+    """A tool as the model is told of it: name, description, arguments schema."""
+
     name: str
     description: str
     parameters: dict[str, Any]  # JSON Schema of the arguments object
@@ -126,6 +136,8 @@ class ToolSpec:
 
 @dataclass(frozen=True, slots=True)
 class Context:
+    """Everything sent to a model: the system prompt, the messages, the tools."""
+
     system: str = ""
     messages: tuple[Message, ...] = ()
     tools: tuple[ToolSpec, ...] = ()
@@ -165,21 +177,29 @@ class StreamOptions:
 
 @dataclass(frozen=True, slots=True)
 class Start:
+    """A stream began, from `model`."""
+
     model: str
 
 
 @dataclass(frozen=True, slots=True)
 class TextDelta:
+    """A piece of the answer's text."""
+
     text: str
 
 
 @dataclass(frozen=True, slots=True)
 class ThinkingDelta:
+    """A piece of the model's thinking."""
+
     text: str
 
 
 @dataclass(frozen=True, slots=True)
 class ToolCallEvent:
+    """A complete tool call."""
+
     call: ToolCall
 
 
@@ -193,11 +213,15 @@ class Notice:
 
 @dataclass(frozen=True, slots=True)
 class Done:
+    """The stream ended with this message."""
+
     message: AssistantMessage
 
 
 @dataclass(frozen=True, slots=True)
 class Error:
+    """The stream failed: `kind` says how, `message` in plain words."""
+
     kind: ErrorKind
     message: str
     partial: AssistantMessage

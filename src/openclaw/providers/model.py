@@ -24,6 +24,8 @@ class Cost:
 
 @dataclass(frozen=True, slots=True)
 class Model:
+    """One model of one provider, with what is known of it."""
+
     provider: str
     id: str
     api: str  # "ollama" | "openai-completions" | "anthropic-messages"

@@ -99,6 +99,8 @@ class Compacted:
 
 @dataclass(frozen=True, slots=True)
 class Compaction:
+    """A history made shorter: the new messages and how many were replaced."""
+
     messages: tuple[Message, ...]  # the new history
     removed: int  # messages replaced
     summary: str  # what replaces them (a note when they were dropped)

@@ -30,6 +30,8 @@ TRANSIENT = frozenset(
 
 @dataclass
 class Cooldowns:
+    """Models that failed lately, skipped for a while (kept in a file when `path` is set)."""
+
     path: Path | None = None  # None: this process only
     seconds: float = DEFAULT_COOLDOWN
     clock: Callable[[], float] = time.time

@@ -53,6 +53,8 @@ MODEL_SPECIFIC_BAD_REQUEST = ("does not support", "not supported for this model"
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
+    """One model tried by a chain, and how it went."""
+
     model: str
     kind: str  # "ok" or an ErrorKind
     message: str
@@ -72,6 +74,8 @@ class Switch:
 
 @dataclass(frozen=True, slots=True)
 class Retry:
+    """A busy model is asked again after `delay` seconds."""
+
     model: str
     attempt: int
     delay: float
@@ -103,6 +107,8 @@ def _moves_on(error: Error) -> bool:
 
 @dataclass
 class FallbackChain:
+    """Models tried in turn until one answers."""
+
     models: Sequence[Model]
     http: HttpClient
     options_for: Callable[[Model], StreamOptions] = field(default=lambda _: StreamOptions())

@@ -69,6 +69,8 @@ _STOP_REASONS: tuple[StopReason, ...] = get_args(StopReason)
 
 @dataclass(frozen=True, slots=True)
 class SessionInfo:
+    """One stored session, as listed."""
+
     id: str
     created: float
     updated: float
@@ -80,6 +82,8 @@ class SessionInfo:
 
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
+    """One message as stored in a session."""
+
     row: int
     seq: int
     message: Message  # for a summary: a UserMessage holding the summary text

@@ -39,6 +39,8 @@ class ToolError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ExecPolicy:
+    """Whether `exec` runs commands: ask, allow or deny, and the prefixes always allowed."""
+
     policy: ExecPolicyName = "ask"
     allow: tuple[str, ...] = ()  # command prefixes that run without asking
     timeout: float = 60.0
@@ -46,12 +48,16 @@ class ExecPolicy:
 
 @dataclass(frozen=True, slots=True)
 class WebFetchPolicy:
+    """Whether `web_fetch` may reach internal addresses, and which ones always."""
+
     policy: ExecPolicyName = "ask"
     allow: tuple[str, ...] = ()  # internal host names and networks that may be fetched
 
 
 @dataclass(frozen=True, slots=True)
 class ToolContext:
+    """What a running tool may use: the workspace, the HTTP client, the policies."""
+
     workspace: Path
     http: HttpClient | None = None
     exec_policy: ExecPolicy = field(default_factory=ExecPolicy)
@@ -64,6 +70,8 @@ class ToolContext:
 
 @dataclass(frozen=True, slots=True)
 class Tool:
+    """A built-in or MCP tool: what the model is told, and how it runs."""
+
     name: str
     description: str
     parameters: dict[str, Any]  # the JSON schema of the arguments, as the model sees it
