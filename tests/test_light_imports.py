@@ -18,10 +18,26 @@ from tests.fakes.ollama_server import OllamaEmulator
 # Heavy for a command that starts often: what each costs is measured in benchmarks/.
 NEVER_FOR_EVERYDAY = ("mcp", "psycopg", "starlette", "uvicorn", "prometheus_client", "jsonschema")
 NO_FILE_PARSING = ("json5", "regex", "sly")  # the JSON5 parser, for a config file with JSON5 in it
+# Building argparse's parsers (and the shutil and locale it loads) costs more than a warm listing.
+NO_PARSER = ("argparse", "shutil")
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "--help": ("asyncio", "aiohttp", "pydantic", "ssl", "sqlite3", *NO_FILE_PARSING),
-    "models list": ("asyncio", "aiohttp", "pydantic", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY),
-    "models status": ("asyncio", "aiohttp", "pydantic", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY),
+    "models list": (
+        "asyncio",
+        "aiohttp",
+        "pydantic",
+        *NO_FILE_PARSING,
+        *NEVER_FOR_EVERYDAY,
+        *NO_PARSER,
+    ),
+    "models status": (
+        "asyncio",
+        "aiohttp",
+        "pydantic",
+        *NO_FILE_PARSING,
+        *NEVER_FOR_EVERYDAY,
+        *NO_PARSER,
+    ),
     "config get": ("asyncio", "aiohttp", "pydantic", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY),
     "agent": ("aiohttp", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY, "prompt_toolkit"),
 }
@@ -94,3 +110,50 @@ def test_config_get_on_an_unchanged_file_does_not_validate_again(
 def test_a_one_shot_agent_turn_stays_light(env: dict[str, str], tmp_path: Path) -> None:
     loaded = loaded_by(["agent", "--message", "hi", "--no-tools"], env, tmp_path)
     assert heavy(loaded, "agent") == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["list"],
+        ["list", "--json"],
+        ["list", "--all", "--local", "--plain", "--json"],
+        ["list", "--provider", "ollama"],
+        ["list", "--provider=gpu-box", "--all"],
+        ["list", "--provider", "a", "--provider", "b"],
+        ["list", "--provider", ""],
+        ["list", "--json", "--json"],
+        ["status"],
+        ["status", "--json"],
+    ],
+)
+def test_models_list_and_status_read_without_argparse_as_argparse_reads_them(
+    argv: list[str],
+) -> None:
+    from openclaw.cli.models import build_parser, quick_arguments
+
+    quick = quick_arguments(argv)
+    assert quick is not None
+    assert vars(quick) == vars(build_parser().parse_args(argv or ["list"]))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["list", "--js"],  # an abbreviation: argparse's to accept
+        ["list", "-h"],
+        ["list", "--provider"],
+        ["list", "--provider", "--json"],
+        ["list", "extra"],
+        ["list", "--"],
+        ["status", "--all"],
+        ["lis"],
+        ["set", "ollama/x"],
+        ["fallbacks"],
+    ],
+)
+def test_anything_else_goes_to_argparse(argv: list[str]) -> None:
+    from openclaw.cli.models import quick_arguments
+
+    assert quick_arguments(argv) is None

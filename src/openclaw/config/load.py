@@ -21,17 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from openclaw.config.paths_expr import Segment, format_path
 from openclaw.config.schema import Config
-from openclaw.config.schema_paths import renamed_keys, schema_at
-from openclaw.config.sections import build, is_section, section_fields, validate
+from openclaw.config.sections import build
 from openclaw.errors import ConfigError
 from openclaw.paths import config_path
-from openclaw.redaction import is_secret_header, looks_like_secret
 
 if TYPE_CHECKING:
     from openclaw.config.cache import ConfigFile
     from openclaw.config.document import Document
+    from openclaw.config.paths_expr import Segment
 
 __all__ = [
     "Checked",
@@ -70,12 +68,16 @@ class Problem:
     message: str
 
     def render(self, file_name: str) -> str:
+        from openclaw.config.paths_expr import format_path
+
         where = f" {format_path(self.path)}" if self.path else ""
         return f"{file_name}:{self.line}{where}: {self.message}"
 
     @property
     def identity(self) -> tuple[str, str]:
         """The same finding before and after an edit (lines move, paths and messages do not)."""
+        from openclaw.config.paths_expr import format_path
+
         return format_path(self.path), self.message
 
 
@@ -210,6 +212,10 @@ def check_document(
     doc: Document, env: Mapping[str, str], *, missing_env_is_error: bool = True
 ) -> Checked:
     """Substitute `${VAR}` and validate. Missing variables are problems, or warnings if asked."""
+    from openclaw.config.paths_expr import format_path
+    from openclaw.config.schema_paths import renamed_keys
+    from openclaw.config.sections import validate
+
     data = doc.data()
     result = Checked(config=None, warnings=list(doc.duplicates), data=data)
     name = doc.source.name
@@ -331,6 +337,8 @@ def is_secret_key(name: str) -> bool:
     The last word of the name decides, so `maxTokens` or `keyRef` are not secrets. A header
     name (with a `-`) is secret when any part says so: `X-Custom-Auth`, `X-Api-Key-Id`.
     """
+    from openclaw.redaction import is_secret_header
+
     if "-" in name and is_secret_header(name):
         return True
     words = re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name.replace("-", "_"))
@@ -340,6 +348,8 @@ def is_secret_key(name: str) -> bool:
 
 def _shown(value: Any, secret: bool) -> str:
     """`value` as a message may show it: never a secret (by its key, or by its shape)."""
+    from openclaw.redaction import looks_like_secret
+
     if isinstance(value, str) and looks_like_secret(value):
         return "a string (not shown: it looks like a key or token)"
     if isinstance(value, dict):
@@ -392,6 +402,8 @@ _CONTAINER_ERRORS = frozenset(
 
 
 def _problem(doc: Document, error: Mapping[str, Any]) -> Problem:
+    from openclaw.redaction import looks_like_secret
+
     loc: tuple[Segment, ...] = tuple(error["loc"])
     kind: str = error["type"]
     ctx: dict[str, Any] = error.get("ctx") or {}
@@ -435,6 +447,9 @@ def _problem(doc: Document, error: Mapping[str, Any]) -> Problem:
 
 
 def _unknown_key(loc: tuple[Segment, ...]) -> str:
+    from openclaw.config.schema_paths import schema_at
+    from openclaw.config.sections import is_section, section_fields
+
     key = str(loc[-1])
     import difflib
 
@@ -450,6 +465,8 @@ def _unknown_key(loc: tuple[Segment, ...]) -> str:
 
 
 def _literal(loc: tuple[Segment, ...], value: Any, ctx: Mapping[str, Any], got: str) -> str:
+    from openclaw.config.schema_paths import schema_at
+
     annotation = schema_at(loc)
     is_literal = typing.get_origin(annotation) is Literal
     choices = [str(c) for c in typing.get_args(annotation)] if is_literal else []
