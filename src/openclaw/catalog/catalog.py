@@ -62,6 +62,8 @@ Builtins = Mapping[str, BuiltinProvider]
 
 @dataclass(frozen=True, slots=True)
 class ProviderStatus:
+    """One provider as the catalog sees it: where it is, its key, whether it is usable and why."""
+
     id: str
     api: str
     base_url: str
@@ -76,6 +78,8 @@ class ProviderStatus:
 
 @dataclass(frozen=True, slots=True)
 class Selection:
+    """The primary model and the fallbacks, resolved; what was assumed and what does not resolve."""
+
     primary: Model | None
     fallbacks: tuple[Model, ...]
     notes: tuple[str, ...] = ()  # e.g. "no primary configured; using ..."
@@ -84,6 +88,8 @@ class Selection:
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
+    """Every model the runtime knows, its providers, and the primary and fallbacks as configured."""
+
     models: tuple[Model, ...]
     providers: Mapping[str, ProviderStatus]
     primary_ref: str | None = None

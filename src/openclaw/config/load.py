@@ -45,8 +45,9 @@ __all__ = [
     "referenced_variables",
 ]
 
-_ENV_REF = re.compile(r"(\$?)\$\{([A-Z_][A-Z0-9_]*)\}")
-_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+# Compiled on first use (re keeps them): most files refer to no variable.
+_ENV_REF = r"(\$?)\$\{([A-Z_][A-Z0-9_]*)\}"
+_ENV_NAME = r"[A-Z_][A-Z0-9_]*"
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ class Problem:
 
 @dataclass
 class Checked:
+    """A file's validation: the config (None if it has problems), the problems and warnings."""
+
     config: Config | None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -144,7 +147,7 @@ def referenced_variables(data: Any) -> list[str]:
     """The environment variables a file's data refers to (`${VAR}`, `{source: "env", id}`)."""
     found: list[str] = []
     if isinstance(data, str):
-        found += [m.group(2) for m in _ENV_REF.finditer(data) if not m.group(1)]
+        found += [m.group(2) for m in re.finditer(_ENV_REF, data) if not m.group(1)]
     elif isinstance(data, dict):
         if _is_env_secret_ref(data):
             found.append(str(data["id"]))
@@ -265,7 +268,7 @@ def _effective_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, st
         nested = block.get("vars")
         for source in (nested if isinstance(nested, dict) else {}, block):
             for key, value in source.items():
-                if isinstance(value, str) and _ENV_NAME.fullmatch(key):
+                if isinstance(value, str) and re.fullmatch(_ENV_NAME, key):
                     merged.setdefault(key, value)
     merged.update(env)
     return merged
@@ -291,7 +294,7 @@ def _substitute(
                 return match.group(0)
             return found
 
-        return _ENV_REF.sub(replace, value)
+        return re.sub(_ENV_REF, replace, value)
     if isinstance(value, dict):
         if _is_env_secret_ref(value):  # the original's `{source: "env", provider, id}`
             var = str(value["id"])
@@ -313,7 +316,7 @@ def _is_env_secret_ref(value: dict[str, Any]) -> bool:
         set(value) == {"source", "provider", "id"}
         and value.get("source") == "env"
         and isinstance(value.get("id"), str)
-        and _ENV_NAME.fullmatch(value["id"]) is not None
+        and re.fullmatch(_ENV_NAME, value["id"]) is not None
     )
 
 
