@@ -20,24 +20,18 @@ NEVER_FOR_EVERYDAY = ("mcp", "psycopg", "starlette", "uvicorn", "prometheus_clie
 NO_FILE_PARSING = ("json5", "regex", "sly")  # the JSON5 parser, for a config file with JSON5 in it
 # Building argparse's parsers (and the shutil and locale it loads) costs more than a warm listing.
 NO_PARSER = ("argparse", "shutil")
+READS_THE_CATALOG = (
+    "asyncio",
+    "aiohttp",
+    "pydantic",
+    *NO_FILE_PARSING,
+    *NEVER_FOR_EVERYDAY,
+    *NO_PARSER,
+)
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "--help": ("asyncio", "aiohttp", "pydantic", "ssl", "sqlite3", *NO_FILE_PARSING),
-    "models list": (
-        "asyncio",
-        "aiohttp",
-        "pydantic",
-        *NO_FILE_PARSING,
-        *NEVER_FOR_EVERYDAY,
-        *NO_PARSER,
-    ),
-    "models status": (
-        "asyncio",
-        "aiohttp",
-        "pydantic",
-        *NO_FILE_PARSING,
-        *NEVER_FOR_EVERYDAY,
-        *NO_PARSER,
-    ),
+    "models list": READS_THE_CATALOG,
+    "models status": READS_THE_CATALOG,
     "config get": ("asyncio", "aiohttp", "pydantic", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY),
     "agent": ("aiohttp", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY, "prompt_toolkit"),
 }
