@@ -17,7 +17,7 @@ import os
 import re
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,11 +30,10 @@ if TYPE_CHECKING:
     from openclaw.config.cache import ConfigFile
     from openclaw.config.document import Document
     from openclaw.config.paths_expr import Segment
+    from openclaw.config.problems import Checked, Problem
 
 __all__ = [
-    "Checked",
     "LoadedConfig",
-    "Problem",
     "check_and_remember",
     "check_document",
     "decoded_text",
@@ -58,38 +57,6 @@ class LoadedConfig:
     config: Config
     exists: bool
     warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One finding: the key path, the line it is on and what is wrong."""
-
-    path: tuple[Segment, ...]
-    line: int
-    message: str
-
-    def render(self, file_name: str) -> str:
-        from openclaw.config.paths_expr import format_path
-
-        where = f" {format_path(self.path)}" if self.path else ""
-        return f"{file_name}:{self.line}{where}: {self.message}"
-
-    @property
-    def identity(self) -> tuple[str, str]:
-        """The same finding before and after an edit (lines move, paths and messages do not)."""
-        from openclaw.config.paths_expr import format_path
-
-        return format_path(self.path), self.message
-
-
-@dataclass
-class Checked:
-    """A file's validation: the config (None if it has problems), the problems and warnings."""
-
-    config: Config | None
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)  # the file's, `${VAR}` as written
 
 
 def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> LoadedConfig:
@@ -216,6 +183,7 @@ def check_document(
 ) -> Checked:
     """Substitute `${VAR}` and validate. Missing variables are problems, or warnings if asked."""
     from openclaw.config.paths_expr import format_path
+    from openclaw.config.problems import Checked, Problem
     from openclaw.config.schema_paths import renamed_keys
     from openclaw.config.sections import validate
 
@@ -405,6 +373,7 @@ _CONTAINER_ERRORS = frozenset(
 
 
 def _problem(doc: Document, error: Mapping[str, Any]) -> Problem:
+    from openclaw.config.problems import Problem
     from openclaw.redaction import looks_like_secret
 
     loc: tuple[Segment, ...] = tuple(error["loc"])
