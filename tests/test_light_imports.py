@@ -19,10 +19,20 @@ from tests.fakes.ollama_server import OllamaEmulator
 # Heavy for a command that starts often: what each costs is measured in benchmarks/.
 NEVER_FOR_EVERYDAY = ("mcp", "psycopg", "starlette", "uvicorn", "prometheus_client", "jsonschema")
 NO_FILE_PARSING = ("json5", "regex", "sly")  # the JSON5 parser, for a config file with JSON5 in it
+# Building argparse's parsers (and the shutil and locale it loads) costs more than a warm listing.
+NO_PARSER = ("argparse", "shutil")
+READS_THE_CATALOG = (
+    "asyncio",
+    "aiohttp",
+    "pydantic",
+    *NO_FILE_PARSING,
+    *NEVER_FOR_EVERYDAY,
+    *NO_PARSER,
+)
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "--help": ("asyncio", "aiohttp", "pydantic", "ssl", "sqlite3", *NO_FILE_PARSING),
-    "models list": ("asyncio", "aiohttp", "pydantic", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY),
-    "models status": ("asyncio", "aiohttp", "pydantic", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY),
+    "models list": READS_THE_CATALOG,
+    "models status": READS_THE_CATALOG,
     "config get": ("asyncio", "aiohttp", "pydantic", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY),
     # the tools' argument models (pydantic) are imported when the model calls a tool
     "agent": ("aiohttp", "pydantic", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY, "prompt_toolkit"),
@@ -128,3 +138,50 @@ def test_a_tool_call_with_bad_arguments_is_still_refused(
         "invalid arguments for read: argument 'path': field required; unknown argument"
         " 'file_path' (its arguments are: path, offset, limit). Fix them and call read again."
     )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["list"],
+        ["list", "--json"],
+        ["list", "--all", "--local", "--plain", "--json"],
+        ["list", "--provider", "ollama"],
+        ["list", "--provider=gpu-box", "--all"],
+        ["list", "--provider", "a", "--provider", "b"],
+        ["list", "--provider", ""],
+        ["list", "--json", "--json"],
+        ["status"],
+        ["status", "--json"],
+    ],
+)
+def test_models_list_and_status_read_without_argparse_as_argparse_reads_them(
+    argv: list[str],
+) -> None:
+    from openclaw.cli.models import build_parser, quick_arguments
+
+    quick = quick_arguments(argv)
+    assert quick is not None
+    assert vars(quick) == vars(build_parser().parse_args(argv or ["list"]))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["list", "--js"],  # an abbreviation: argparse's to accept
+        ["list", "-h"],
+        ["list", "--provider"],
+        ["list", "--provider", "--json"],
+        ["list", "extra"],
+        ["list", "--"],
+        ["status", "--all"],
+        ["lis"],
+        ["set", "ollama/x"],
+        ["fallbacks"],
+    ],
+)
+def test_anything_else_goes_to_argparse(argv: list[str]) -> None:
+    from openclaw.cli.models import quick_arguments
+
+    assert quick_arguments(argv) is None

@@ -17,6 +17,8 @@ __all__ = ["BuiltinProvider", "builtin_model", "builtin_providers"]
 
 @dataclass(frozen=True, slots=True)
 class BuiltinProvider:
+    """A cloud provider of the package's own list: its API, URL, key variable and models."""
+
     id: str
     api: str
     base_url: str

@@ -21,12 +21,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openclaw.auth import ApiKey, has_profile, resolve_api_key
 from openclaw.catalog.builtin import BuiltinProvider, builtin_model, builtin_providers
 from openclaw.catalog.model import ModelRef
-from openclaw.catalog.ollama_admin import with_keep_alive
 from openclaw.catalog.ollama_discovery import (
     DEFAULT_CONTEXT_WINDOW,
     DiscoveryResult,
@@ -43,15 +42,18 @@ from openclaw.catalog.overrides import (
     model_aliases,
     ref_key,
     unmatched_settings,
+    with_keep_alive,
     with_per_model_settings,
 )
 from openclaw.catalog.parallel import Running
-from openclaw.catalog.pools import Pool, discover_pool, pool_hosts
 from openclaw.config.schema import API_NAMES, Config, ModelEntry, Provider
 from openclaw.config.sections import build
 from openclaw.errors import NotFoundError
 from openclaw.providers.model import Cost, Model
 from openclaw.providers.registry import normalized_base_url
+
+if TYPE_CHECKING:
+    from openclaw.catalog.pools import Pool
 
 __all__ = ["Catalog", "ProviderStatus", "Selection", "build_catalog", "show_cache_path"]
 
@@ -60,6 +62,8 @@ Builtins = Mapping[str, BuiltinProvider]
 
 @dataclass(frozen=True, slots=True)
 class ProviderStatus:
+    """One provider as the catalog sees it: where it is, its key, whether it is usable and why."""
+
     id: str
     api: str
     base_url: str
@@ -74,6 +78,8 @@ class ProviderStatus:
 
 @dataclass(frozen=True, slots=True)
 class Selection:
+    """The primary model and the fallbacks, resolved; what was assumed and what does not resolve."""
+
     primary: Model | None
     fallbacks: tuple[Model, ...]
     notes: tuple[str, ...] = ()  # e.g. "no primary configured; using ..."
@@ -82,6 +88,8 @@ class Selection:
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
+    """Every model the runtime knows, its providers, and the primary and fallbacks as configured."""
+
     models: tuple[Model, ...]
     providers: Mapping[str, ProviderStatus]
     primary_ref: str | None = None
@@ -257,6 +265,8 @@ def _model_from_entry(
 def _discovers(pid: str, provider: Provider, builtins: Builtins) -> bool:
     """An Ollama provider entry that lists no models configures discovery on its host (a pool
     of hosts, `baseUrls` or `hosts`, discovers on its own)."""
+    from openclaw.catalog.pools import pool_hosts
+
     api = _default_api(pid, provider, builtins)
     return api == "ollama" and not provider.models and not pool_hosts(provider)
 
@@ -293,6 +303,8 @@ def _explicit_provider(
 ) -> tuple[ProviderStatus, list[Model]]:
     """A `models.providers.<pid>` entry: exactly its models (a built-in cloud provider without a
     `models` list keeps the built-in ones; listed entries override them by id)."""
+    from openclaw.catalog.pools import pool_hosts
+
     api = _default_api(pid, provider, builtins)
     hosts = pool_hosts(provider) if api == "ollama" else ()
     base = hosts[0].url if hosts else provider.baseUrl or _default_base_url(pid, api, env, builtins)
@@ -355,6 +367,8 @@ def build_catalog(
     for pid, provider in config.providers.items():
         if pid in hosts:
             continue
+        from openclaw.catalog.pools import pool_hosts  # a config with providers only
+
         statuses[pid], found = _explicit_provider(pid, provider, config, env, state, builtins)
         models += found
         if statuses[pid].api == "ollama" and pool_hosts(provider):
@@ -410,4 +424,6 @@ def _discovery(host: ProviderStatus, cache: ShowCache) -> Callable[[], Discovery
 def _pool_discovery(
     pid: str, provider: Provider, listed: tuple[Model, ...], cache: ShowCache, discover: bool
 ) -> Callable[[], tuple[Pool, list[Model]]]:
+    from openclaw.catalog.pools import discover_pool
+
     return lambda: discover_pool(pid, provider, listed, cache, discover=discover)

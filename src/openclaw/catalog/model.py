@@ -30,6 +30,8 @@ def normalize_ollama_name(name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ModelRef:
+    """`provider/model` as a user writes it, split at the first `/`."""
+
     provider: str
     id: str
 

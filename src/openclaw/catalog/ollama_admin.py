@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from openclaw.catalog.overrides import DEFAULT_KEEP_ALIVE, with_keep_alive
 from openclaw.errors import NotFoundError, UserError
-from openclaw.providers.model import Model
 
 if TYPE_CHECKING:
     import aiohttp
@@ -40,9 +40,6 @@ __all__ = [
     "with_keep_alive",
 ]
 
-# How long the agent's Ollama models stay loaded after a request unless the config says otherwise:
-# longer than the server's 5 minutes, so a person reading an answer does not pay a reload.
-DEFAULT_KEEP_ALIVE = "30m"
 MAX_LINE = 65_536  # bytes of one progress line; a real one is under 300
 _DURATION = re.compile(r"^-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 
@@ -66,17 +63,6 @@ def valid_keep_alive(value: object) -> bool:
     if isinstance(value, int | float):
         return True
     return isinstance(value, str) and bool(_DURATION.match(value))
-
-
-def with_keep_alive(models: Sequence[Model], keep_alive: str | int | None) -> list[Model]:
-    """Give every native Ollama model without its own `params.keep_alive` the default one."""
-    value = DEFAULT_KEEP_ALIVE if keep_alive is None else keep_alive
-    return [
-        replace(m, params={**m.params, "keep_alive": value})
-        if m.api == "ollama" and "keep_alive" not in m.params
-        else m
-        for m in models
-    ]
 
 
 def _timeout(total: float | None = 30.0) -> aiohttp.ClientTimeout:

@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 DEFAULT_CONTEXT_WINDOW = 8192
-_NUM_CTX = re.compile(r"^num_ctx\s+(\d+)\s*$", re.MULTILINE)
+_NUM_CTX = r"(?m)^num_ctx\s+(\d+)\s*$"  # compiled on first use (re keeps it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +84,16 @@ class ShowInfo:
 
 @dataclass(frozen=True, slots=True)
 class SkippedModel:
+    """A model the server lists that the agent cannot use, and why."""
+
     name: str
     reason: str
 
 
 @dataclass(frozen=True, slots=True)
 class DiscoveryResult:
+    """One Ollama server's answer: usable and skipped models, or why it could not be asked."""
+
     base_url: str
     reachable: bool
     models: tuple[Model, ...] = ()
@@ -116,7 +120,7 @@ def parse_show(body: dict[str, Any]) -> ShowInfo:
             (v for k, v in info.items() if k.endswith(".context_length") and isinstance(v, int)),
             None,
         )
-    match = _NUM_CTX.search(str(body.get("parameters") or ""))
+    match = re.search(_NUM_CTX, str(body.get("parameters") or ""))
     caps = body.get("capabilities")
     details = body.get("details") or {}
     return ShowInfo(

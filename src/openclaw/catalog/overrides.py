@@ -10,22 +10,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openclaw.catalog.model import normalize_ollama_name
-from openclaw.config.schema import Config, Provider
 from openclaw.providers.model import Model
 
+if TYPE_CHECKING:
+    from openclaw.config.schema import Config, Provider
+
 __all__ = [
+    "DEFAULT_KEEP_ALIVE",
     "configure_discovered",
     "model_aliases",
     "per_model_settings",
     "ref_key",
     "unmatched_settings",
+    "with_keep_alive",
     "with_per_model_settings",
 ]
+
+# How long the agent's Ollama models stay loaded after a request unless the config says otherwise:
+# longer than the server's 5 minutes, so a person reading an answer does not pay a reload.
+DEFAULT_KEEP_ALIVE = "30m"
 
 
 def ref_key(ref: str, api: str) -> str:
@@ -98,3 +106,14 @@ def model_aliases(config: Config) -> dict[str, str]:
         for ref, alias, _ in per_model_settings(config).values()
         if alias and alias.strip()
     }
+
+
+def with_keep_alive(models: Sequence[Model], keep_alive: str | int | None) -> list[Model]:
+    """Give every native Ollama model without its own `params.keep_alive` the default one."""
+    value = DEFAULT_KEEP_ALIVE if keep_alive is None else keep_alive
+    return [
+        replace(m, params={**m.params, "keep_alive": value})
+        if m.api == "ollama" and "keep_alive" not in m.params
+        else m
+        for m in models
+    ]

@@ -29,6 +29,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class CatalogSetup:
+    """The config, the state directory, the environment and the catalog built from them."""
+
     loaded: LoadedConfig
     state: Path
     env: dict[str, str]
@@ -37,6 +39,8 @@ class CatalogSetup:
 
 @dataclass(frozen=True, slots=True)
 class Setup(CatalogSetup):
+    """A `CatalogSetup` with the process's HTTP client, for a command that talks to models."""
+
     http: HttpClient
 
 

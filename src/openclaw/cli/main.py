@@ -6,12 +6,10 @@ and `--version` load nothing heavy. Expected failures (`UserError`) print one me
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Sequence
 
 from openclaw import __version__
-from openclaw.errors import UserError
 
 __all__ = ["GROUPS", "main", "run"]
 
@@ -63,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra = f" (did you mean `{hint[0]}`?)" if hint else ""
         print(f"error: unknown command `{args[0]}`{extra}\n{USAGE}", file=sys.stderr)
         return 2
+    import importlib
+
+    from openclaw.errors import UserError
+
     module = importlib.import_module(f"openclaw.cli.{group[0]}")
     try:
         code: int = module.main(args[1:])

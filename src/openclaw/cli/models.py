@@ -3,23 +3,34 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from openclaw.cli import models_manage
-from openclaw.cli.common import CatalogSetup, Setup, catalog_setup, run_async, with_catalog
+from openclaw.cli.common import CatalogSetup, catalog_setup
 from openclaw.cli.render import print_json, table
-from openclaw.errors import NotFoundError
 
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+
     from openclaw.catalog.catalog import Catalog, Selection
+    from openclaw.cli.common import Setup
     from openclaw.providers.model import Model
+
+    Arguments = argparse.Namespace | SimpleNamespace
 
 __all__ = ["build_parser", "main"]
 
+# The flags of `list` and `status` that take no value, and `list --provider ID`.
+_SWITCHES = {"list": ("--all", "--local", "--plain", "--json"), "status": ("--json",)}
+
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    from openclaw.cli import models_manage
+
     parser = argparse.ArgumentParser(prog="openclaw models", description="Models: list and select.")
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     ls = sub.add_parser("list", help="the models you can use")
@@ -48,17 +59,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quick_arguments(argv: list[str]) -> SimpleNamespace | None:
+    """`models list` or `models status` with only their own flags, written in full: the
+    arguments argparse would give, read without building every action's parser. Anything
+    else (help, abbreviations, mistakes) is None, for argparse to read and to answer."""
+    action, *rest = argv or ["list"]
+    switches = _SWITCHES.get(action)
+    if switches is None:
+        return None
+    args = SimpleNamespace(action=action, **{flag[2:]: False for flag in switches})
+    if action == "list":
+        args.provider = None
+    words = iter(rest)
+    for word in words:
+        if word in switches:
+            setattr(args, word[2:], True)
+        elif action == "list" and word == "--provider":
+            value = next(words, "-")
+            if value.startswith("-"):
+                return None
+            args.provider = value
+        elif action == "list" and word.startswith("--provider="):
+            args.provider = word.removeprefix("--provider=")
+        else:
+            return None
+    return args
+
+
 def main(argv: list[str]) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv or ["list"])
+    quick = quick_arguments(argv)
+    if quick is not None:
+        return _READERS[quick.action](catalog_setup(), quick)
+    args = build_parser().parse_args(argv or ["list"])
     if args.action == "fallbacks" and args.fb_action is None:
         args.fb_action = "list"
         args.json = False
     # Reading the catalog needs no event loop and no aiohttp: `models list` starts fast.
-    readers = {"list": _list, "status": _status, "fallbacks": _fallbacks}
-    if args.action in readers:
-        quick = args.action == "fallbacks" and args.fb_action in ("list", "clear")
-        return readers[args.action](catalog_setup(discover=not quick), args)
+    if args.action in _READERS:
+        quick_fallbacks = args.action == "fallbacks" and args.fb_action in ("list", "clear")
+        return _READERS[args.action](catalog_setup(discover=not quick_fallbacks), args)
+    from openclaw.cli import models_manage
+    from openclaw.cli.common import run_async, with_catalog
+
     handler = {"set": _set, **models_manage.HANDLERS}[args.action]
 
     async def action(setup: Setup) -> int:
@@ -131,7 +173,7 @@ def report_unreachable(setup: CatalogSetup) -> None:
         print(f"note: {note}", file=sys.stderr)
 
 
-def _list(setup: CatalogSetup, args: argparse.Namespace) -> int:
+def _list(setup: CatalogSetup, args: Arguments) -> int:
     catalog = setup.catalog
     models = list(catalog.models if args.all else catalog.available())
     if args.all:  # pulled models without tools: usable for a plain chat
@@ -220,7 +262,7 @@ def _list(setup: CatalogSetup, args: argparse.Namespace) -> int:
     return 0
 
 
-def _status(setup: CatalogSetup, args: argparse.Namespace) -> int:
+def _status(setup: CatalogSetup, args: Arguments) -> int:
     from openclaw.auth import redact
 
     catalog = setup.catalog
@@ -278,7 +320,9 @@ def _status(setup: CatalogSetup, args: argparse.Namespace) -> int:
 
 
 async def _set(setup: Setup, args: argparse.Namespace) -> int:
+    from openclaw.cli import models_manage
     from openclaw.config.edit import set_value
+    from openclaw.errors import NotFoundError
 
     try:
         ref = _checked_ref(setup, args.ref, args.force)
@@ -306,7 +350,7 @@ def _checked_ref(setup: CatalogSetup, ref: str, force: bool) -> str:
     raise NotFoundError(catalog.unknown(text) + " (or add --force to write it anyway)")
 
 
-def _fallbacks(setup: CatalogSetup, args: argparse.Namespace) -> int:
+def _fallbacks(setup: CatalogSetup, args: Arguments) -> int:
     from openclaw.config.edit import set_value, unset_value
 
     current = list(setup.catalog.fallback_refs)
@@ -340,3 +384,11 @@ def _fallbacks(setup: CatalogSetup, args: argparse.Namespace) -> int:
     unset_value(setup.loaded.path, path)
     print("fallbacks cleared")
     return 0
+
+
+# The actions that only read the catalog: no event loop, no aiohttp.
+_READERS: dict[str, Callable[[CatalogSetup, Arguments], int]] = {
+    "list": _list,
+    "status": _status,
+    "fallbacks": _fallbacks,
+}

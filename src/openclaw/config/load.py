@@ -17,26 +17,23 @@ import os
 import re
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from openclaw.config.paths_expr import Segment, format_path
 from openclaw.config.schema import Config
-from openclaw.config.schema_paths import renamed_keys, schema_at
-from openclaw.config.sections import build, is_section, section_fields, validate
+from openclaw.config.sections import build
 from openclaw.errors import ConfigError
 from openclaw.paths import config_path
-from openclaw.redaction import is_secret_header, looks_like_secret
 
 if TYPE_CHECKING:
     from openclaw.config.cache import ConfigFile
     from openclaw.config.document import Document
+    from openclaw.config.paths_expr import Segment
+    from openclaw.config.problems import Checked, Problem
 
 __all__ = [
-    "Checked",
     "LoadedConfig",
-    "Problem",
     "check_and_remember",
     "check_document",
     "decoded_text",
@@ -47,8 +44,9 @@ __all__ = [
     "referenced_variables",
 ]
 
-_ENV_REF = re.compile(r"(\$?)\$\{([A-Z_][A-Z0-9_]*)\}")
-_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+# Compiled on first use (re keeps them): most files refer to no variable.
+_ENV_REF = r"(\$?)\$\{([A-Z_][A-Z0-9_]*)\}"
+_ENV_NAME = r"[A-Z_][A-Z0-9_]*"
 
 
 @dataclass(frozen=True)
@@ -59,32 +57,6 @@ class LoadedConfig:
     config: Config
     exists: bool
     warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One finding: the key path, the line it is on and what is wrong."""
-
-    path: tuple[Segment, ...]
-    line: int
-    message: str
-
-    def render(self, file_name: str) -> str:
-        where = f" {format_path(self.path)}" if self.path else ""
-        return f"{file_name}:{self.line}{where}: {self.message}"
-
-    @property
-    def identity(self) -> tuple[str, str]:
-        """The same finding before and after an edit (lines move, paths and messages do not)."""
-        return format_path(self.path), self.message
-
-
-@dataclass
-class Checked:
-    config: Config | None
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)  # the file's, `${VAR}` as written
 
 
 def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> LoadedConfig:
@@ -142,7 +114,7 @@ def referenced_variables(data: Any) -> list[str]:
     """The environment variables a file's data refers to (`${VAR}`, `{source: "env", id}`)."""
     found: list[str] = []
     if isinstance(data, str):
-        found += [m.group(2) for m in _ENV_REF.finditer(data) if not m.group(1)]
+        found += [m.group(2) for m in re.finditer(_ENV_REF, data) if not m.group(1)]
     elif isinstance(data, dict):
         if _is_env_secret_ref(data):
             found.append(str(data["id"]))
@@ -210,6 +182,11 @@ def check_document(
     doc: Document, env: Mapping[str, str], *, missing_env_is_error: bool = True
 ) -> Checked:
     """Substitute `${VAR}` and validate. Missing variables are problems, or warnings if asked."""
+    from openclaw.config.paths_expr import format_path
+    from openclaw.config.problems import Checked, Problem
+    from openclaw.config.schema_paths import renamed_keys
+    from openclaw.config.sections import validate
+
     data = doc.data()
     result = Checked(config=None, warnings=list(doc.duplicates), data=data)
     name = doc.source.name
@@ -259,7 +236,7 @@ def _effective_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, st
         nested = block.get("vars")
         for source in (nested if isinstance(nested, dict) else {}, block):
             for key, value in source.items():
-                if isinstance(value, str) and _ENV_NAME.fullmatch(key):
+                if isinstance(value, str) and re.fullmatch(_ENV_NAME, key):
                     merged.setdefault(key, value)
     merged.update(env)
     return merged
@@ -285,7 +262,7 @@ def _substitute(
                 return match.group(0)
             return found
 
-        return _ENV_REF.sub(replace, value)
+        return re.sub(_ENV_REF, replace, value)
     if isinstance(value, dict):
         if _is_env_secret_ref(value):  # the original's `{source: "env", provider, id}`
             var = str(value["id"])
@@ -307,7 +284,7 @@ def _is_env_secret_ref(value: dict[str, Any]) -> bool:
         set(value) == {"source", "provider", "id"}
         and value.get("source") == "env"
         and isinstance(value.get("id"), str)
-        and _ENV_NAME.fullmatch(value["id"]) is not None
+        and re.fullmatch(_ENV_NAME, value["id"]) is not None
     )
 
 
@@ -331,6 +308,8 @@ def is_secret_key(name: str) -> bool:
     The last word of the name decides, so `maxTokens` or `keyRef` are not secrets. A header
     name (with a `-`) is secret when any part says so: `X-Custom-Auth`, `X-Api-Key-Id`.
     """
+    from openclaw.redaction import is_secret_header
+
     if "-" in name and is_secret_header(name):
         return True
     words = re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name.replace("-", "_"))
@@ -340,6 +319,8 @@ def is_secret_key(name: str) -> bool:
 
 def _shown(value: Any, secret: bool) -> str:
     """`value` as a message may show it: never a secret (by its key, or by its shape)."""
+    from openclaw.redaction import looks_like_secret
+
     if isinstance(value, str) and looks_like_secret(value):
         return "a string (not shown: it looks like a key or token)"
     if isinstance(value, dict):
@@ -392,6 +373,9 @@ _CONTAINER_ERRORS = frozenset(
 
 
 def _problem(doc: Document, error: Mapping[str, Any]) -> Problem:
+    from openclaw.config.problems import Problem
+    from openclaw.redaction import looks_like_secret
+
     loc: tuple[Segment, ...] = tuple(error["loc"])
     kind: str = error["type"]
     ctx: dict[str, Any] = error.get("ctx") or {}
@@ -435,6 +419,9 @@ def _problem(doc: Document, error: Mapping[str, Any]) -> Problem:
 
 
 def _unknown_key(loc: tuple[Segment, ...]) -> str:
+    from openclaw.config.schema_paths import schema_at
+    from openclaw.config.sections import is_section, section_fields
+
     key = str(loc[-1])
     import difflib
 
@@ -450,6 +437,8 @@ def _unknown_key(loc: tuple[Segment, ...]) -> str:
 
 
 def _literal(loc: tuple[Segment, ...], value: Any, ctx: Mapping[str, Any], got: str) -> str:
+    from openclaw.config.schema_paths import schema_at
+
     annotation = schema_at(loc)
     is_literal = typing.get_origin(annotation) is Literal
     choices = [str(c) for c in typing.get_args(annotation)] if is_literal else []

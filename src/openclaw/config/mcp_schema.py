@@ -39,6 +39,8 @@ class McpToolFilter(Section):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class McpServer(Section):
+    """One MCP server: a command to run (stdio), or a URL (streamable HTTP or SSE)."""
+
     enabled: bool | None = None
     # stdio: a child process spoken to over its stdin and stdout
     command: Annotated[str, Limits(min_length=1)] | None = None
@@ -65,6 +67,8 @@ class McpServer(Section):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class McpConfig(Section):
+    """`mcp`: the MCP servers by name, and how long an idle session is kept."""
+
     servers: dict[str, McpServer] | None = None
     sessionIdleTtlMs: Annotated[float, Limits(ge=0)] | None = None
     apps: dict[str, Any] | None = None

@@ -81,12 +81,12 @@ class ModelCost(Section):
     cacheWrite: Price = 0
 
 
-_GO_DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
+_GO_DURATION = r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+"
 
 
 def _check_keep_alive(value: Any) -> Any:
     if isinstance(value, str) and not (
-        _GO_DURATION.fullmatch(value.strip()) or value.strip() in ("0", "-0", "+0")
+        re.fullmatch(_GO_DURATION, value.strip()) or value.strip() in ("0", "-0", "+0")
     ):
         raise ValueError(
             f'keep_alive {value!r} has no unit, and Ollama refuses it (400 "missing unit in'
@@ -165,6 +165,8 @@ class ModelCompat(Section):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class ModelEntry(Section):
+    """One model of a provider entry: `id` and what the provider does not report itself."""
+
     id: NonEmptyText
     name: str | None = None
     reasoning: bool | None = None
@@ -210,6 +212,8 @@ class PoolHost(Section):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Provider(Section):
+    """`models.providers.<id>`: where a provider is, its key, headers, timeouts and models."""
+
     baseUrl: str | None = None
     baseUrls: Annotated[list[str], Limits(min_length=1)] | None = None
     hosts: Annotated[list[PoolHost], Limits(min_length=1)] | None = None
@@ -232,6 +236,8 @@ class Provider(Section):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Sessions(Section):
+    """`sessions`: where conversations are kept."""
+
     # where conversations are kept: a SQLite file path (the default is <state>/sessions.sqlite)
     # or a postgresql:// URL shared by gateway replicas
     store: str | None = None
@@ -239,6 +245,8 @@ class Sessions(Section):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Models(Section):
+    """`models`: the providers, merged with the built-in ones or replacing them."""
+
     mode: Literal["merge", "replace"] | None = None
     providers: dict[str, Provider] = field(default_factory=dict)
 
@@ -264,6 +272,8 @@ class PerModel(Section):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class AgentDefaults(Section):
+    """`agents.defaults`: the agent's models, per-model settings and limits."""
+
     model: ModelSelection | None = None
     models: dict[str, PerModel] | None = None
     workspace: str | None = None
@@ -284,6 +294,8 @@ class AgentDefaults(Section):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Agents(Section):
+    """`agents`: settings every agent starts from."""
+
     defaults: AgentDefaults | None = None
 
 
@@ -292,6 +304,8 @@ Policy = Literal["ask", "allow", "deny"]
 
 @dataclass(frozen=True, eq=False, repr=False)
 class ExecTool(Section):
+    """`tools.exec`: whether the agent may run commands, and which."""
+
     policy: Policy | None = None
     allow: list[str] | None = None
     timeoutSeconds: Annotated[float, Limits(gt=0)] | None = None
@@ -299,18 +313,24 @@ class ExecTool(Section):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class WebFetchTool(Section):
+    """`tools.web_fetch`: whether the agent may fetch pages, and from which internal hosts."""
+
     policy: Policy | None = None
     allow: list[str] | None = None  # internal hosts or networks (CIDR) web_fetch may reach
 
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Tools(Section):
+    """`tools`: the built-in tools' policies."""
+
     exec: ExecTool | None = None
     web_fetch: WebFetchTool | None = None
 
 
 @dataclass(frozen=True, eq=False, repr=False)
 class GatewayAuth(Section):
+    """`gateway.auth`: how clients of the gateway prove who they are."""
+
     mode: Literal["none", "token", "password", "trusted-proxy"] | None = None
     token: str | None = None
     password: str | None = None
@@ -318,6 +338,8 @@ class GatewayAuth(Section):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Gateway(Section):
+    """`gateway`: where the HTTP API listens and whom it serves."""
+
     port: Annotated[int, Limits(gt=0, lt=65536)] | None = None
     bind: str | None = None  # an address, or the original's loopback | lan | auto | custom
     customBindHost: str | None = None  # the address of `bind: "custom"`
