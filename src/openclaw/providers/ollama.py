@@ -25,6 +25,7 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -81,6 +82,7 @@ def effective_num_ctx(model: Model, options: StreamOptions) -> int:
     return min(model.context_window, options.context_cap)
 
 
+@lru_cache(maxsize=256)  # asked on every request, of the few base URLs a catalog has
 def _is_loopback(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     if host == "localhost" or host.endswith(".localhost"):
