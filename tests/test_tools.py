@@ -178,6 +178,26 @@ def test_ensure_workspace_creates_it_private(tmp_path: Path) -> None:
     assert ensure_workspace(made) == made  # already there: fine
 
 
+def test_ensure_workspace_made_by_several_at_once_is_no_error(tmp_path: Path) -> None:
+    """Two gateways on one state directory create the workspace on their first agent run at
+    the same moment: neither may fail because the other was first."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    for round_ in range(20):
+        target = tmp_path / f"state{round_}" / "workspace"
+        start = Barrier(8)
+
+        def make(_: int, target: Path = target, start: Barrier = start) -> Path:
+            start.wait()
+            return ensure_workspace(target)
+
+        with ThreadPoolExecutor(8) as pool:
+            made = set(pool.map(make, range(8)))
+        assert made == {target.resolve()}
+        assert stat.S_IMODE(target.stat().st_mode) == 0o700
+
+
 def test_ensure_workspace_refuses_a_file(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(NotADirectoryError, match="not a directory"):

@@ -31,13 +31,19 @@ __all__ = [
 
 
 def ensure_workspace(path: Path) -> Path:
-    """Create the workspace if needed (mode 0700 when created) and return its resolved path."""
+    """Create the workspace if needed (mode 0700 when created) and return its resolved path.
+    Another process creating it at the same moment (a second gateway on the same state
+    directory, say) is not an error."""
     path = path.expanduser()
-    if not path.exists():
+    try:
         path.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        if not path.is_dir():
+            raise NotADirectoryError(
+                f"the workspace {path} exists and is not a directory"
+            ) from None
+    else:
         os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
-    elif not path.is_dir():
-        raise NotADirectoryError(f"the workspace {path} exists and is not a directory")
     return path.resolve()
 
 
