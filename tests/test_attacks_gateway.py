@@ -229,6 +229,30 @@ async def test_a_token_file_others_can_read_is_made_private(
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
+def test_gateways_starting_at_once_share_one_whole_token(tmp_path: Path) -> None:
+    """Gateways started together on a new state directory each make a token: one is kept,
+    and every one of them reads it whole (never a file still being written)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from openclaw.gateway.token import stored_token
+
+    for round_ in range(20):
+        state = tmp_path / f"state{round_}"
+        start = Barrier(8)
+
+        def first_run(_: int, state: Path = state, start: Barrier = start) -> str:
+            start.wait()
+            return stored_token(state)
+
+        with ThreadPoolExecutor(8) as pool:
+            tokens = set(pool.map(first_run, range(8)))
+        assert len(tokens) == 1
+        assert (state / "gateway-token").read_text() == f"{tokens.pop()}\n"
+        assert stat.S_IMODE((state / "gateway-token").stat().st_mode) == 0o600
+        assert sorted(p.name for p in state.iterdir()) == ["gateway-token"]  # no drafts left
+
+
 def test_auth_off_is_refused_beyond_loopback(isolated_state: Path) -> None:
     from openclaw.config.schema import Config, Gateway, GatewayAuth
     from openclaw.gateway.server import GatewaySettings, check_bind

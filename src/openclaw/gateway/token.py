@@ -56,12 +56,21 @@ def stored_token(state_dir: Path) -> str:
 
 
 def _create(path: Path) -> str:
+    """Write a new token to a private file of its own, then link it into place: a gateway
+    starting at the same moment sees either no token file or a whole one, never a half-written
+    one. When another gateway linked its token first, that one is used."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     token = secrets.token_urlsafe(32)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(token + "\n")
+        os.link(draft, path)
     except FileExistsError:  # another gateway made it first: use that one
         return stored_token(path.parent)
-    with os.fdopen(fd, "w") as file:
-        file.write(token + "\n")
+    except OSError as error:
+        raise UserError(f"cannot create the gateway token {path}: {error.strerror}") from None
+    finally:
+        draft.unlink(missing_ok=True)
     return token
