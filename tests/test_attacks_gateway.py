@@ -10,6 +10,7 @@ import os
 import socket
 import stat
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 import openclaw.agent.tools.grep as grep_module
 from openclaw.cli.main import main
 from openclaw.errors import UserError
+from tests.concurrency import at_once
 from tests.emulators import GatewayStarter, RunningGateway
 from tests.fakes.ollama_server import ChatReply, FakeModel, OllamaEmulator
 
@@ -232,21 +234,11 @@ async def test_a_token_file_others_can_read_is_made_private(
 def test_gateways_starting_at_once_share_one_whole_token(tmp_path: Path) -> None:
     """Gateways started together on a new state directory each make a token: one is kept,
     and every one of them reads it whole (never a file still being written)."""
-    from concurrent.futures import ThreadPoolExecutor
-    from threading import Barrier
-
     from openclaw.gateway.token import stored_token
 
     for round_ in range(20):
         state = tmp_path / f"state{round_}"
-        start = Barrier(8)
-
-        def first_run(_: int, state: Path = state, start: Barrier = start) -> str:
-            start.wait()
-            return stored_token(state)
-
-        with ThreadPoolExecutor(8) as pool:
-            tokens = set(pool.map(first_run, range(8)))
+        tokens = set(at_once(partial(stored_token, state)))
         assert len(tokens) == 1
         assert (state / "gateway-token").read_text() == f"{tokens.pop()}\n"
         assert stat.S_IMODE((state / "gateway-token").stat().st_mode) == 0o600

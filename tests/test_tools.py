@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import stat
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from openclaw.agent.tools import builtin_tools, run_tool
 from openclaw.agent.tools.arguments import ToolArguments, json_schema
 from openclaw.agent.tools.base import Tool, ToolContext, ToolError
 from openclaw.agent.tools.workspace import ensure_workspace, resolve_in_workspace
+from tests.concurrency import at_once
 
 TOOLS = {tool.name: tool for tool in builtin_tools()}
 
@@ -181,19 +183,9 @@ def test_ensure_workspace_creates_it_private(tmp_path: Path) -> None:
 def test_ensure_workspace_made_by_several_at_once_is_no_error(tmp_path: Path) -> None:
     """Two gateways on one state directory create the workspace on their first agent run at
     the same moment: neither may fail because the other was first."""
-    from concurrent.futures import ThreadPoolExecutor
-    from threading import Barrier
-
     for round_ in range(20):
         target = tmp_path / f"state{round_}" / "workspace"
-        start = Barrier(8)
-
-        def make(_: int, target: Path = target, start: Barrier = start) -> Path:
-            start.wait()
-            return ensure_workspace(target)
-
-        with ThreadPoolExecutor(8) as pool:
-            made = set(pool.map(make, range(8)))
+        made = set(at_once(partial(ensure_workspace, target)))
         assert made == {target.resolve()}
         assert stat.S_IMODE(target.stat().st_mode) == 0o700
 

@@ -28,6 +28,7 @@ __all__ = [
     "ToolContext",
     "ToolError",
     "WebFetchPolicy",
+    "argument_model",
 ]
 
 ExecPolicyName = Literal["ask", "allow", "deny"]
@@ -35,6 +36,19 @@ ExecPolicyName = Literal["ask", "allow", "deny"]
 
 class ToolError(Exception):
     """An expected failure, told to the model as the tool's result."""
+
+
+def argument_model(name: str) -> Callable[[], type[BaseModel]]:
+    """A built-in tool's `arguments`: its model `name` in `agent/tools/arguments.py`, which is
+    imported (with pydantic) when a call first needs it."""
+
+    def load() -> type[BaseModel]:
+        from openclaw.agent.tools import arguments
+
+        model: type[BaseModel] = getattr(arguments, name)
+        return model
+
+    return load
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openclaw.agent.tools.base import Tool, ToolContext, ToolError
+from openclaw.agent.tools.base import Tool, ToolContext, ToolError, argument_model
 from openclaw.agent.tools.text import format_size
 from openclaw.agent.tools.workspace import (
     display_path,
@@ -88,12 +88,6 @@ def _occurrences(text: str, old: str) -> int:
     return count
 
 
-def _arguments() -> type[EditArguments]:
-    from openclaw.agent.tools.arguments import EditArguments
-
-    return EditArguments
-
-
 # The JSON schema of EditArguments (the test of the tools checks that they are the same)
 PARAMETERS: dict[str, Any] = {
     "additionalProperties": False,
@@ -130,6 +124,6 @@ EDIT_TOOL = Tool(
         " change is made. Read the file first and copy `old` exactly, spaces included."
     ),
     parameters=PARAMETERS,
-    arguments=_arguments,
+    arguments=argument_model("EditArguments"),
     run=edit,
 )

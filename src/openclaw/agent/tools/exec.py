@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openclaw.agent.tools.base import ExecPolicy, Tool, ToolContext, ToolError
+from openclaw.agent.tools.base import ExecPolicy, Tool, ToolContext, ToolError, argument_model
 from openclaw.agent.tools.text import format_size
 from openclaw.redaction import command_environment
 
@@ -229,12 +229,6 @@ class _Output:
         return joined if joined.endswith("\n") else joined + "\n"
 
 
-def _arguments() -> type[ExecArguments]:
-    from openclaw.agent.tools.arguments import ExecArguments
-
-    return ExecArguments
-
-
 # The JSON schema of ExecArguments (the test of the tools checks that they are the same)
 PARAMETERS: dict[str, Any] = {
     "additionalProperties": False,
@@ -260,6 +254,6 @@ EXEC_TOOL = Tool(
         " nothing it starts in the background outlives it."
     ),
     parameters=PARAMETERS,
-    arguments=_arguments,
+    arguments=argument_model("ExecArguments"),
     run=run_command,
 )

@@ -22,7 +22,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from openclaw.agent.tools.base import Tool, ToolContext, ToolError
+from openclaw.agent.tools.base import Tool, ToolContext, ToolError, argument_model
 from openclaw.agent.tools.text import SNIFF_SIZE, format_size, looks_binary
 from openclaw.agent.tools.workspace import display_path, read_beneath, resolve_in_workspace
 
@@ -214,12 +214,6 @@ def _report(search: _Search, args: GrepArguments, shown: str) -> str:
     return "\n".join(search.matches + notes)
 
 
-def _arguments() -> type[GrepArguments]:
-    from openclaw.agent.tools.arguments import GrepArguments
-
-    return GrepArguments
-
-
 # The JSON schema of GrepArguments (the test of the tools checks that they are the same)
 PARAMETERS: dict[str, Any] = {
     "additionalProperties": False,
@@ -246,7 +240,7 @@ GREP_TOOL = Tool(
         f" as `path:line: text`, at most {MAX_MATCHES}. Skips binary files and `.git`."
     ),
     parameters=PARAMETERS,
-    arguments=_arguments,
+    arguments=argument_model("GrepArguments"),
     run=grep,
     read_only=True,
 )

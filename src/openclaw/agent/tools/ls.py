@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openclaw.agent.tools.base import Tool, ToolContext, ToolError
+from openclaw.agent.tools.base import Tool, ToolContext, ToolError, argument_model
 from openclaw.agent.tools.workspace import (
     display_path,
     is_swapped_link,
@@ -57,12 +57,6 @@ def _list(root: Path, path: Path, shown: str) -> str:
     return "\n".join(lines)
 
 
-def _arguments() -> type[LsArguments]:
-    from openclaw.agent.tools.arguments import LsArguments
-
-    return LsArguments
-
-
 # The JSON schema of LsArguments (the test of the tools checks that they are the same)
 PARAMETERS: dict[str, Any] = {
     "additionalProperties": False,
@@ -83,7 +77,7 @@ LS_TOOL = Tool(
         f" in `/`. Shows at most {MAX_ENTRIES} entries."
     ),
     parameters=PARAMETERS,
-    arguments=_arguments,
+    arguments=argument_model("LsArguments"),
     run=ls,
     read_only=True,
 )

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from openclaw.agent.tools.base import Tool, ToolContext, ToolError
+from openclaw.agent.tools.base import Tool, ToolContext, ToolError, argument_model
 from openclaw.agent.tools.text import SNIFF_SIZE, format_size, looks_binary
 from openclaw.agent.tools.workspace import (
     display_path,
@@ -104,12 +104,6 @@ def _read(root: Path, path: Path, shown: str, offset: int, limit: int) -> str:
     return text + ("" if text.endswith("\n") else "\n") + "\n".join(notes)
 
 
-def _arguments() -> type[ReadArguments]:
-    from openclaw.agent.tools.arguments import ReadArguments
-
-    return ReadArguments
-
-
 # The JSON schema of ReadArguments (the test of the tools checks that they are the same)
 PARAMETERS: dict[str, Any] = {
     "additionalProperties": False,
@@ -140,7 +134,7 @@ READ_TOOL = Tool(
         " result ends with a note saying which offset to read next."
     ),
     parameters=PARAMETERS,
-    arguments=_arguments,
+    arguments=argument_model("ReadArguments"),
     run=read,
     read_only=True,
 )

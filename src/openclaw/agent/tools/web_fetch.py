@@ -13,7 +13,7 @@ import codecs
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from openclaw.agent.tools.base import Tool, ToolContext, ToolError
+from openclaw.agent.tools.base import Tool, ToolContext, ToolError, argument_model
 from openclaw.agent.tools.text import SNIFF_SIZE, format_size, looks_binary
 
 if TYPE_CHECKING:
@@ -120,12 +120,6 @@ def _with_notes(text: str, max_chars: int, cut: bool, redirected_to: str | None)
     return head + text + "\n".join(notes)
 
 
-def _arguments() -> type[WebFetchArguments]:
-    from openclaw.agent.tools.arguments import WebFetchArguments
-
-    return WebFetchArguments
-
-
 # The JSON schema of WebFetchArguments (the test of the tools checks that they are the same)
 PARAMETERS: dict[str, Any] = {
     "additionalProperties": False,
@@ -150,7 +144,7 @@ WEB_FETCH_TOOL = Tool(
         " most `max_chars` characters; binary content such as images is refused."
     ),
     parameters=PARAMETERS,
-    arguments=_arguments,
+    arguments=argument_model("WebFetchArguments"),
     run=web_fetch,
     read_only=True,
 )

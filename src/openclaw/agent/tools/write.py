@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openclaw.agent.tools.base import Tool, ToolContext, ToolError
+from openclaw.agent.tools.base import Tool, ToolContext, ToolError, argument_model
 from openclaw.agent.tools.workspace import (
     display_path,
     is_swapped_link,
@@ -59,12 +59,6 @@ def _write(root: Path, path: Path, shown: str, data: bytes) -> bool:
     return existed
 
 
-def _arguments() -> type[WriteArguments]:
-    from openclaw.agent.tools.arguments import WriteArguments
-
-    return WriteArguments
-
-
 # The JSON schema of WriteArguments (the test of the tools checks that they are the same)
 PARAMETERS: dict[str, Any] = {
     "additionalProperties": False,
@@ -83,6 +77,6 @@ WRITE_TOOL = Tool(
         " directories are created. To change part of an existing file, use edit instead."
     ),
     parameters=PARAMETERS,
-    arguments=_arguments,
+    arguments=argument_model("WriteArguments"),
     run=write,
 )
