@@ -260,6 +260,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def settle(pids: list[int], quiet: float = 0.2, longest: float = 30.0) -> None:
+    """Wait until none of these processes has used CPU for `quiet` seconds (at most `longest`).
+
+    Each target's streams must not share the cores with what the previous target left running:
+    LiteLLM goes on working for a second or more after 100 answers (its logging and spend
+    bookkeeping), which would land on whichever face came next.
+    """
+    deadline = time.monotonic() + longest
+    last, still_since = sum(map(cpu_seconds, pids)), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = sum(map(cpu_seconds, pids))
+        if now != last:
+            last, still_since = now, time.monotonic()
+        elif time.monotonic() - still_since >= quiet:
+            return
+
+
 def _measure(
     plan: list[tuple[str, str, str, str, str]],
     streams: int,
@@ -272,6 +290,7 @@ def _measure(
         order = plan[shift:] + plan[:shift]
         measured = {}
         for name, url, dialect, model, key in order:
+            settle(list(pids.values()))
             pid = pids.get(name.split()[0])
             before = cpu_seconds(pid) if pid else 0.0
             emulator_before = cpu_seconds(pids["emulator"])

@@ -21,6 +21,8 @@ NEVER_FOR_EVERYDAY = ("mcp", "psycopg", "starlette", "uvicorn", "prometheus_clie
 NO_FILE_PARSING = ("json5", "regex", "sly")  # the JSON5 parser, for a config file with JSON5 in it
 # Building argparse's parsers (and the shutil and locale it loads) costs more than a warm listing.
 NO_PARSER = ("argparse", "shutil")
+# `secrets` loads hmac and OpenSSL's hashes (about 4 ms): random ids come from os.urandom.
+NO_SECRETS = ("secrets", "hmac")
 READS_THE_CATALOG = (
     "asyncio",
     "aiohttp",
@@ -28,6 +30,7 @@ READS_THE_CATALOG = (
     *NO_FILE_PARSING,
     *NEVER_FOR_EVERYDAY,
     *NO_PARSER,
+    *NO_SECRETS,
 )
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "--help": ("asyncio", "aiohttp", "pydantic", "ssl", "sqlite3", *NO_FILE_PARSING),
@@ -35,7 +38,14 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "models status": READS_THE_CATALOG,
     "config get": ("asyncio", "aiohttp", "pydantic", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY),
     # the tools' argument models (pydantic) are imported when the model calls a tool
-    "agent": ("aiohttp", "pydantic", *NO_FILE_PARSING, *NEVER_FOR_EVERYDAY, "prompt_toolkit"),
+    "agent": (
+        "aiohttp",
+        "pydantic",
+        *NO_FILE_PARSING,
+        *NEVER_FOR_EVERYDAY,
+        *NO_SECRETS,
+        "prompt_toolkit",
+    ),
 }
 
 RUN = """

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openclaw.errors import ConfigError
+from openclaw.records import Record
 
 if TYPE_CHECKING:
     from openclaw.config.schema import Config
@@ -47,8 +48,8 @@ DEFAULT_PROFILE = "default"
 _SECRET_FIELDS = {"api_key": "key", "token": "token"}
 
 
-@dataclass(frozen=True)
-class ApiKey:
+@dataclass(frozen=True, eq=False, repr=False)
+class ApiKey(Record):
     """A key and where it was found: "config", "profile ollama:default", "env OLLAMA_API_KEY"."""
 
     value: str
@@ -58,8 +59,8 @@ class ApiKey:
         return f"ApiKey(value={redact(self.value)!r}, source={self.source!r})"
 
 
-@dataclass(frozen=True)
-class AuthProfile:
+@dataclass(frozen=True, eq=False, repr=False)
+class AuthProfile(Record):
     """One stored credential. `key` is empty for kinds this runtime cannot use (OAuth)."""
 
     id: str

@@ -19,6 +19,7 @@ from openclaw.providers.events import (
     ToolCall,
     Usage,
 )
+from openclaw.records import Record
 from openclaw.runtime.context import Compacted
 from openclaw.runtime.fallback import Attempt, Retry, Switch
 
@@ -35,30 +36,30 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class TurnStart:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class TurnStart(Record):
     """The agent sends request number `turn` to the model."""
 
     turn: int  # 1-based model request number within this run
 
 
-@dataclass(frozen=True, slots=True)
-class TurnEnd:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class TurnEnd(Record):
     """The model's answer to request number `turn`."""
 
     turn: int
     message: AssistantMessage  # what the model said this turn (model, usage, stop reason)
 
 
-@dataclass(frozen=True, slots=True)
-class ToolStart:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ToolStart(Record):
     """A tool call begins."""
 
     call: ToolCall
 
 
-@dataclass(frozen=True, slots=True)
-class ToolEnd:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ToolEnd(Record):
     """A tool call ended with `result`."""
 
     call: ToolCall
@@ -68,8 +69,8 @@ class ToolEnd:
     size: int  # characters of the full result before any truncation
 
 
-@dataclass(frozen=True, slots=True)
-class AgentDone:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class AgentDone(Record):
     """The run ended with a final answer."""
 
     message: AssistantMessage  # the final answer
@@ -79,8 +80,8 @@ class AgentDone:
     attempts: tuple[Attempt, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class AgentFailed:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class AgentFailed(Record):
     """The run ended without an answer."""
 
     error: Error | None  # None when stopped for another reason (max turns)

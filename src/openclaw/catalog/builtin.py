@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from openclaw.providers.model import Cost, Model
+from openclaw.records import Record
 
 __all__ = ["BuiltinProvider", "builtin_model", "builtin_providers"]
 
 
-@dataclass(frozen=True, slots=True)
-class BuiltinProvider:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class BuiltinProvider(Record):
     """A cloud provider of the package's own list: its API, URL, key variable and models."""
 
     id: str

@@ -51,6 +51,7 @@ from openclaw.config.sections import build
 from openclaw.errors import NotFoundError
 from openclaw.providers.model import Cost, Model
 from openclaw.providers.registry import normalized_base_url
+from openclaw.records import Record
 
 if TYPE_CHECKING:
     from openclaw.catalog.pools import Pool
@@ -60,8 +61,8 @@ __all__ = ["Catalog", "ProviderStatus", "Selection", "build_catalog", "show_cach
 Builtins = Mapping[str, BuiltinProvider]
 
 
-@dataclass(frozen=True, slots=True)
-class ProviderStatus:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ProviderStatus(Record):
     """One provider as the catalog sees it: where it is, its key, whether it is usable and why."""
 
     id: str
@@ -76,8 +77,8 @@ class ProviderStatus:
     pool: Pool | None = None  # several hosts serve this provider
 
 
-@dataclass(frozen=True, slots=True)
-class Selection:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Selection(Record):
     """The primary model and the fallbacks, resolved; what was assumed and what does not resolve."""
 
     primary: Model | None
@@ -86,8 +87,8 @@ class Selection:
     problems: tuple[str, ...] = ()  # refs that do not resolve
 
 
-@dataclass(frozen=True, slots=True)
-class Catalog:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Catalog(Record):
     """Every model the runtime knows, its providers, and the primary and fallbacks as configured."""
 
     models: tuple[Model, ...]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from openclaw.errors import UserError
 from openclaw.providers.model import Cost, Model
+from openclaw.records import Record
 
 __all__ = ["Cost", "Model", "ModelRef", "normalize_ollama_name"]
 
@@ -28,8 +29,8 @@ def normalize_ollama_name(name: str) -> str:
     return lowered
 
 
-@dataclass(frozen=True, slots=True)
-class ModelRef:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ModelRef(Record):
     """`provider/model` as a user writes it, split at the first `/`."""
 
     provider: str

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from openclaw.catalog.overrides import DEFAULT_KEEP_ALIVE, with_keep_alive
 from openclaw.errors import NotFoundError, UserError
+from openclaw.records import Record
 
 if TYPE_CHECKING:
     import aiohttp
@@ -48,8 +49,8 @@ class AdminError(UserError):
     """The server refused or could not be reached; the message says what to do."""
 
 
-@dataclass(frozen=True, slots=True)
-class PullProgress:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class PullProgress(Record):
     status: str  # "pulling manifest", "pulling <digest>", "verifying sha256 digest", "success"
     digest: str = ""  # the layer being downloaded
     total: int = 0  # bytes of that layer

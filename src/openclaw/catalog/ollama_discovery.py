@@ -32,6 +32,7 @@ from typing import Any
 from openclaw.catalog.parallel import run_each
 from openclaw.plain_http import Connection, HTTPStatusError, failure_detail
 from openclaw.providers.model import Cost, Model
+from openclaw.records import Record
 
 __all__ = [
     "DEFAULT_CONTEXT_WINDOW",
@@ -48,8 +49,8 @@ DEFAULT_CONTEXT_WINDOW = 8192
 _NUM_CTX = r"(?m)^num_ctx\s+(\d+)\s*$"  # compiled on first use (re keeps it)
 
 
-@dataclass(frozen=True, slots=True)
-class ShowInfo:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ShowInfo(Record):
     """What discovery keeps of one `/api/show` answer."""
 
     capabilities: tuple[str, ...] | None  # None: the server does not report capabilities
@@ -82,16 +83,16 @@ class ShowInfo:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class SkippedModel:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class SkippedModel(Record):
     """A model the server lists that the agent cannot use, and why."""
 
     name: str
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class DiscoveryResult:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class DiscoveryResult(Record):
     """One Ollama server's answer: usable and skipped models, or why it could not be asked."""
 
     base_url: str

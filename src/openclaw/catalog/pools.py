@@ -18,12 +18,13 @@ from openclaw.catalog.ollama_host import is_local_url, native_base_url
 from openclaw.catalog.parallel import run_each
 from openclaw.config.schema import Provider
 from openclaw.providers.model import Model
+from openclaw.records import Record
 
 __all__ = ["Pool", "PoolHost", "discover_pool", "pool_hosts"]
 
 
-@dataclass(frozen=True, slots=True)
-class PoolHost:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class PoolHost(Record):
     url: str
     weight: float = 1.0
     priority: int = 0  # lower is used first
@@ -34,8 +35,8 @@ class PoolHost:
         return urlsplit(self.url).netloc or self.url
 
 
-@dataclass(frozen=True, slots=True)
-class Pool:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Pool(Record):
     provider: str
     hosts: tuple[PoolHost, ...]
     # normalized model id -> URLs of the hosts that have it, in the order of `hosts`

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from openclaw.paths import state_dir
+from openclaw.records import Record
 
 if TYPE_CHECKING:
     from openclaw.catalog.catalog import Catalog
@@ -27,8 +28,8 @@ __all__ = ["CatalogSetup", "Setup", "catalog_setup", "run_async", "with_catalog"
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class CatalogSetup:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class CatalogSetup(Record):
     """The config, the state directory, the environment and the catalog built from them."""
 
     loaded: LoadedConfig
@@ -37,7 +38,7 @@ class CatalogSetup:
     catalog: Catalog
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Setup(CatalogSetup):
     """A `CatalogSetup` with the process's HTTP client, for a command that talks to models."""
 

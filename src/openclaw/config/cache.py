@@ -28,6 +28,7 @@ from typing import Any
 
 from openclaw import __version__
 from openclaw.paths import state_dir
+from openclaw.records import Record
 
 __all__ = ["CachedForm", "ConfigFile", "cached_form", "remember"]
 
@@ -45,8 +46,8 @@ _RULES = (
 )
 
 
-@dataclass(frozen=True)
-class ConfigFile:
+@dataclass(frozen=True, eq=False, repr=False)
+class ConfigFile(Record):
     """The config file's bytes and what identifies this version of them."""
 
     path: Path
@@ -59,8 +60,8 @@ class ConfigFile:
         return hashlib.sha256(self.raw).hexdigest()
 
 
-@dataclass(frozen=True)
-class CachedForm:
+@dataclass(frozen=True, eq=False, repr=False)
+class CachedForm(Record):
     """A file's parsed content (`${VAR}` as written) and the warnings its validation gave."""
 
     data: dict[str, Any]

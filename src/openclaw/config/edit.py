@@ -30,6 +30,7 @@ from openclaw.config.paths_expr import Segment, format_path, parse_path
 from openclaw.config.rewrite import remove_from_text, rename_key, set_in_text
 from openclaw.config.schema_paths import schema_at
 from openclaw.errors import ConfigError
+from openclaw.records import Record
 
 __all__ = [
     "EditResult",
@@ -42,8 +43,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class EditResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class EditResult(Record):
     """What a `set` or `unset` did: `changed` is False when the file already said so."""
 
     path: Path

@@ -25,6 +25,7 @@ from openclaw.config.schema import Config
 from openclaw.config.sections import build
 from openclaw.errors import ConfigError
 from openclaw.paths import config_path
+from openclaw.records import Record
 
 if TYPE_CHECKING:
     from openclaw.config.cache import ConfigFile
@@ -49,8 +50,8 @@ _ENV_REF = r"(\$?)\$\{([A-Z_][A-Z0-9_]*)\}"
 _ENV_NAME = r"[A-Z_][A-Z0-9_]*"
 
 
-@dataclass(frozen=True)
-class LoadedConfig:
+@dataclass(frozen=True, eq=False, repr=False)
+class LoadedConfig(Record):
     """A validated config and where it came from. `exists` is False for a missing file."""
 
     path: Path

@@ -20,6 +20,7 @@ from json5 import model as m
 from openclaw.config.document import Document, Step, iter_containers, key_name, node_end, node_start
 from openclaw.config.paths_expr import Segment, format_path
 from openclaw.errors import ConfigError
+from openclaw.records import Record
 
 __all__ = [
     "Style",
@@ -34,8 +35,8 @@ _BARE_KEY = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 Edit = tuple[int, int, str]  # replace text[start:end] with the string
 
 
-@dataclass(frozen=True)
-class Style:
+@dataclass(frozen=True, eq=False, repr=False)
+class Style(Record):
     unit: str = "  "
     quote_keys: bool = True
     trailing_commas: bool = False

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, TypeVar, Union
 
 from openclaw.config.original_format import NOT_USED
+from openclaw.records import Record
 
 __all__ = [
     "Check",
@@ -43,26 +44,15 @@ __all__ = [
 T = TypeVar("T")
 
 
-class Section:
-    """Base of every config section: strict, unknown keys refused (when validated)."""
+class Section(Record):
+    """Base of every config section: strict, unknown keys refused (when validated). Its
+    comparison and text form are `Record`'s (the sections are declared eq=False, repr=False)."""
 
     __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid", "strict": True}
 
     # Old key name -> current name. Read on load (the loader warns with the line); `config set`
     # writes only the current name (and renames an old key it edits).
     RENAMED_KEYS: ClassVar[dict[str, str]] = {}
-
-    # One comparison and one text form for every section, rather than code generated for
-    # each of them (the sections are declared with eq=False, repr=False: a quicker import).
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and vars(other) == vars(self)
-
-    def __hash__(self) -> int:
-        return hash((type(self), *vars(self).values()))
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={value!r}" for name, value in vars(self).items())
-        return f"{type(self).__name__}({shown})"
 
     @classmethod
     def normalise(cls, data: Any) -> Any:
@@ -92,8 +82,8 @@ class Section:
         return core_schema.no_info_before_validator_function(cls.normalise, schema)
 
 
-@dataclasses.dataclass(frozen=True)
-class Check:
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class Check(Record):
     """`Annotated[T, Check(f)]`: once T is validated, `f(value)` returns it or raises
     ValueError with the message a user sees."""
 
@@ -105,8 +95,8 @@ class Check:
         return core_schema.no_info_after_validator_function(self.function, handler(source))
 
 
-@dataclasses.dataclass(frozen=True)
-class Limits:
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class Limits(Record):
     """`Annotated[int, Limits(gt=0)]`: bounds of a number (`gt`, `ge`, `lt`) or the least
     length of a text or a list (`min_length`), checked by pydantic's own validators."""
 
@@ -124,8 +114,8 @@ class Limits:
         return schema
 
 
-@dataclasses.dataclass(frozen=True)
-class Pattern:
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class Pattern(Record):
     """`Annotated[str, Pattern(r"...")]`: the text must match the regular expression."""
 
     regex: str

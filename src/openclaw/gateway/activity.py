@@ -11,11 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from openclaw.records import Record
+
 __all__ = ["Activity", "FinishedRequest"]
 
 
-@dataclass(frozen=True, slots=True)
-class FinishedRequest:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class FinishedRequest(Record):
     at: float  # Unix time the answer ended
     model: str
     outcome: str
@@ -25,8 +27,8 @@ class FinishedRequest:
     tokens_per_second: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class RecentError:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class RecentError(Record):
     at: float
     model: str
     kind: str

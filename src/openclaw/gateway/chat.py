@@ -56,6 +56,7 @@ from openclaw.providers.events import (
     UserMessage,
 )
 from openclaw.providers.model import Model
+from openclaw.records import Record
 from openclaw.runtime.fallback import Attempt, ChainEvent, FallbackChain, Retry, Switch
 
 if TYPE_CHECKING:
@@ -69,14 +70,14 @@ AGENT_MODEL = "openclaw"
 log = logging.getLogger("openclaw.gateway")
 
 
-@dataclass(frozen=True, slots=True)
-class Answered:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Answered(Record):
     message: AssistantMessage  # for the agent: every turn's text, the last model, summed usage
     attempts: tuple[Attempt, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Failed:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Failed(Record):
     kind: str  # a provider ErrorKind, or "max_turns"
     message: str
     attempts: tuple[Attempt, ...]

@@ -26,6 +26,7 @@ from openclaw.gateway.generation import remember
 from openclaw.gateway.openai_api import ChatRequest
 from openclaw.gateway.state import Gateway
 from openclaw.providers.model import Model
+from openclaw.records import Record
 
 __all__ = ["FACES", "FaceKit", "face_routes", "model_name", "set_face"]
 
@@ -56,8 +57,8 @@ def model_name(model: Model, catalog: Catalog) -> str:
     return model.id if same[:1] == [model] else model.key
 
 
-@dataclass(frozen=True, slots=True)
-class FaceKit:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class FaceKit(Record):
     """What a face is given: the gateway and the request machinery every face shares."""
 
     gateway: Gateway

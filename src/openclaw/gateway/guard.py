@@ -41,6 +41,7 @@ from openclaw.gateway.errors import (
     UnsupportedMediaType,
     refusal_body,
 )
+from openclaw.records import Record
 
 __all__ = ["AccessPolicy", "Guard", "is_public"]
 
@@ -65,8 +66,8 @@ def _machine_names() -> frozenset[str]:
     return frozenset({name, f"{name}.local"} if name else set())
 
 
-@dataclass(frozen=True, slots=True)
-class AccessPolicy:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class AccessPolicy(Record):
     token: str | None = None
     allowed_hosts: frozenset[str] = frozenset()  # extra Host names (lower case, no port)
     allowed_origins: frozenset[str] = frozenset()  # extra origins, `scheme://host[:port]`

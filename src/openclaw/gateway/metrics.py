@@ -29,6 +29,7 @@ from prometheus_client.registry import Collector
 from openclaw.catalog.ollama_ps import LoadedModels, loaded_models_by_host
 from openclaw.gateway.series import MemoryHistory, Waiting
 from openclaw.providers.events import Usage
+from openclaw.records import Record
 
 if TYPE_CHECKING:
     from openclaw.providers.http_client import HttpClient
@@ -161,8 +162,8 @@ class OllamaLoadedCollector(Collector):
         yield from families.values()
 
 
-@dataclass(frozen=True, slots=True)
-class _ModelSeries:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class _ModelSeries(Record):
     ttft: Histogram
     duration: Histogram
     tokens_per_second: Histogram

@@ -29,6 +29,7 @@ from openclaw.providers.events import (
     Usage,
     UserMessage,
 )
+from openclaw.records import Record
 
 __all__ = [
     "DONE",
@@ -52,8 +53,8 @@ _EFFORT: dict[str, ThinkingLevel] = {
 _EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
 
 
-@dataclass(frozen=True, slots=True)
-class ChatRequest:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ChatRequest(Record):
     model: str
     context: Context
     stream: bool = False

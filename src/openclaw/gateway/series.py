@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from openclaw.records import Record
+
 __all__ = ["MemoryHistory", "Waiting", "request_series"]
 
 BUCKET_SECONDS = 10.0
@@ -68,8 +70,8 @@ def request_series(
     return {"bucketSeconds": bucket, "times": times, "models": models}
 
 
-@dataclass(frozen=True, slots=True)
-class _Sample:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class _Sample(Record):
     at: float
     memory: dict[str, tuple[int, int]]  # "provider/model" -> (bytes on the GPU, bytes in RAM)
 

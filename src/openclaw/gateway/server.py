@@ -35,6 +35,7 @@ from openclaw.gateway.deadlines import with_header_deadline
 from openclaw.gateway.guard import AccessPolicy
 from openclaw.gateway.state import CATALOG_TTL, Gateway, Runtime, Shutdown, catalog_source
 from openclaw.gateway.token import check_token, stored_token
+from openclaw.records import Record
 
 __all__ = [
     "DEFAULT_BIND",
@@ -267,8 +268,8 @@ class GatewayServer:
         self._server.should_exit = True
 
 
-@dataclass(frozen=True, slots=True)
-class GatewaySettings:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class GatewaySettings(Record):
     config: Config
     env: Mapping[str, str]
     state_dir: Path

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from openclaw.catalog.catalog import Catalog
 from openclaw.config.schema import Config
 from openclaw.gateway.generation import Generation, Generations
+from openclaw.records import Record
 from openclaw.runtime.cooldowns import Cooldowns
 from openclaw.runtime.tokens import Calibration
 
@@ -216,8 +217,8 @@ class SessionLog:
             self._store = None
 
 
-@dataclass(frozen=True, slots=True)
-class Gateway:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Gateway(Record):
     """One app's state: the runtime, its settings, and what it measures."""
 
     runtime: Runtime

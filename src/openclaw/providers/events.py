@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from openclaw.records import Record
+
 if TYPE_CHECKING:
     import asyncio
 
@@ -62,8 +64,8 @@ ErrorKind = Literal[
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class ToolCall:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ToolCall(Record):
     """A tool the model asked to run, with its arguments as parsed JSON."""
 
     id: str
@@ -74,8 +76,8 @@ class ToolCall:
     raw_arguments: str = field(default="", compare=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Usage(Record):
     """Tokens of one answer. `input` is the whole prompt; `cache_read` the part of it the
     server served from its prompt cache (and `cache_write` the part it stored), so
     `input - cache_read` is what the server had to process."""
@@ -91,16 +93,16 @@ class Usage:
     eval_ns: int = field(default=0, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
-class UserMessage:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class UserMessage(Record):
     """What the user said, with any images."""
 
     content: str
     images: tuple[str, ...] = ()  # base64, no data: prefix
 
 
-@dataclass(frozen=True, slots=True)
-class AssistantMessage:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class AssistantMessage(Record):
     """What a model answered: text, thinking, tool calls, and how it ended."""
 
     content: str = ""
@@ -112,8 +114,8 @@ class AssistantMessage:
     thinking_signature: str = ""  # opaque proof the provider wants back with `thinking` (Anthropic)
 
 
-@dataclass(frozen=True, slots=True)
-class ToolResultMessage:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ToolResultMessage(Record):
     """A tool's result, sent back to the model."""
 
     tool_call_id: str
@@ -125,8 +127,8 @@ class ToolResultMessage:
 Message = UserMessage | AssistantMessage | ToolResultMessage
 
 
-@dataclass(frozen=True, slots=True)
-class ToolSpec:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ToolSpec(Record):
     """A tool as the model is told of it: name, description, arguments schema."""
 
     name: str
@@ -134,8 +136,8 @@ class ToolSpec:
     parameters: dict[str, Any]  # JSON Schema of the arguments object
 
 
-@dataclass(frozen=True, slots=True)
-class Context:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Context(Record):
     """Everything sent to a model: the system prompt, the messages, the tools."""
 
     system: str = ""
@@ -143,8 +145,8 @@ class Context:
     tools: tuple[ToolSpec, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Sampling:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Sampling(Record):
     """Settings a client may send beyond temperature, passed on where the API has them.
     `output` is `"json"` (any JSON object) or a JSON Schema the answer must follow."""
 
@@ -157,8 +159,8 @@ class Sampling:
     schema_name: str = "answer"
 
 
-@dataclass(frozen=True, slots=True)
-class StreamOptions:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class StreamOptions(Record):
     """Per-request settings. `None` means "the model's default"."""
 
     api_key: str | None = None
@@ -175,51 +177,51 @@ class StreamOptions:
     sampling: Sampling = field(default_factory=Sampling)
 
 
-@dataclass(frozen=True, slots=True)
-class Start:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Start(Record):
     """A stream began, from `model`."""
 
     model: str
 
 
-@dataclass(frozen=True, slots=True)
-class TextDelta:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class TextDelta(Record):
     """A piece of the answer's text."""
 
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class ThinkingDelta:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ThinkingDelta(Record):
     """A piece of the model's thinking."""
 
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class ToolCallEvent:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ToolCallEvent(Record):
     """A complete tool call."""
 
     call: ToolCall
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Notice(Record):
     """Something the user should see that is not an error (e.g. the server truncated the prompt)."""
 
     message: str
     kind: str = "warning"
 
 
-@dataclass(frozen=True, slots=True)
-class Done:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Done(Record):
     """The stream ended with this message."""
 
     message: AssistantMessage
 
 
-@dataclass(frozen=True, slots=True)
-class Error:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Error(Record):
     """The stream failed: `kind` says how, `message` in plain words."""
 
     kind: ErrorKind

@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from openclaw.records import Record
+
 __all__ = ["Cost", "Model"]
 
 
-@dataclass(frozen=True, slots=True)
-class Cost:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Cost(Record):
     """US dollars per million tokens."""
 
     input: float = 0.0
@@ -22,8 +24,8 @@ class Cost:
     cache_write: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class Model:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Model(Record):
     """One model of one provider, with what is known of it."""
 
     provider: str

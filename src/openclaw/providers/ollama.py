@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import secrets
+import os
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from functools import lru_cache
@@ -202,7 +202,7 @@ def _tool_call(raw: dict[str, Any]) -> ToolCall:
             arguments = {"_raw": arguments}
     if not isinstance(arguments, dict):
         arguments = {}
-    call_id = raw.get("id") or f"call_{secrets.token_hex(4)}"
+    call_id = raw.get("id") or f"call_{os.urandom(4).hex()}"
     return ToolCall(str(call_id), str(function.get("name") or ""), arguments)
 
 
@@ -228,7 +228,7 @@ def recover_text_tool_call(text: str, tool_names: set[str]) -> list[ToolCall]:
                 return []
         if not isinstance(arguments, dict):
             return []
-        calls.append(ToolCall(f"call_{secrets.token_hex(4)}", item["name"], arguments))
+        calls.append(ToolCall(f"call_{os.urandom(4).hex()}", item["name"], arguments))
     return calls
 
 

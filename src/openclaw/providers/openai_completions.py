@@ -36,7 +36,7 @@ What this module guarantees:
 from __future__ import annotations
 
 import json
-import secrets
+import os
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -220,7 +220,7 @@ class _PartialCall:
             arguments = {"_raw": text}
         if not isinstance(arguments, dict):
             arguments = {"_raw": text}
-        call_id = self.id or f"call_{secrets.token_hex(4)}"
+        call_id = self.id or f"call_{os.urandom(4).hex()}"
         return ToolCall(call_id, self.name, arguments, raw if text else "")
 
 

@@ -16,13 +16,15 @@ import re
 from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import dataclass
 
+from openclaw.records import Record
+
 __all__ = ["ServerSentEvent", "iter_sse"]
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-@dataclass(frozen=True, slots=True)
-class ServerSentEvent:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ServerSentEvent(Record):
     event: str
     data: str
     id: str = ""

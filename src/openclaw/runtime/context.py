@@ -32,6 +32,7 @@ from openclaw.providers.tokens import (
     estimate_context_tokens,
     estimate_text_tokens,
 )
+from openclaw.records import Record
 
 __all__ = [
     "SUMMARY_PREFIX",
@@ -84,8 +85,8 @@ def needs_compaction(context: Context, window: int, ratio: float = 1.0) -> bool:
     return estimate_context_tokens(context, ratio) > window - answer_reserve(window)
 
 
-@dataclass(frozen=True, slots=True)
-class Compacted:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Compacted(Record):
     """The conversation was compacted to fit the window of `model` (an event for the faces)."""
 
     removed_messages: int  # older messages replaced by a summary (or dropped)
@@ -97,8 +98,8 @@ class Compacted:
     window: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Compaction:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Compaction(Record):
     """A history made shorter: the new messages and how many were replaced."""
 
     messages: tuple[Message, ...]  # the new history

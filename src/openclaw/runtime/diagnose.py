@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from openclaw.catalog.ollama_discovery import DiscoveryResult, discover_ollama_models
+from openclaw.records import Record
 
 if TYPE_CHECKING:
     from openclaw.catalog.catalog import Catalog, ProviderStatus
@@ -23,8 +24,8 @@ Severity = Literal["error", "warning", "info"]
 TOOL_MODEL = "qwen3:8b"
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Finding(Record):
     code: str
     severity: Severity
     problem: str

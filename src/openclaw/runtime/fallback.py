@@ -39,6 +39,7 @@ from openclaw.providers.events import Context as ChatContext
 from openclaw.providers.model import Model
 from openclaw.providers.registry import StreamFn, get_stream
 from openclaw.providers.tokens import raw_context_tokens
+from openclaw.records import Record
 from openclaw.runtime.context import Compacted, window_in_effect
 from openclaw.runtime.cooldowns import Cooldowns
 from openclaw.runtime.tokens import Calibration
@@ -51,8 +52,8 @@ __all__ = ["Attempt", "FallbackChain", "Prepared", "Retry", "Switch"]
 MODEL_SPECIFIC_BAD_REQUEST = ("does not support", "not supported for this model", "unknown model")
 
 
-@dataclass(frozen=True, slots=True)
-class Attempt:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Attempt(Record):
     """One model tried by a chain, and how it went."""
 
     model: str
@@ -62,8 +63,8 @@ class Attempt:
     retries: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Switch:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Switch(Record):
     """The chain moves from one model to the next."""
 
     failed: str
@@ -72,8 +73,8 @@ class Switch:
     restarted: bool  # text had already been shown: the next model starts the answer again
 
 
-@dataclass(frozen=True, slots=True)
-class Retry:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Retry(Record):
     """A busy model is asked again after `delay` seconds."""
 
     model: str
@@ -82,8 +83,8 @@ class Retry:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Prepared(Record):
     """The conversation fitted to one model's window (`compacted` when that changed it)."""
 
     context: ChatContext

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from openclaw.providers.errors import connection_detail
+from openclaw.records import Record
 
 if TYPE_CHECKING:
     from openclaw.catalog.catalog import Catalog, ProviderStatus
@@ -26,8 +27,8 @@ __all__ = ["ProviderHealth", "check_providers", "model_counts", "probe", "readin
 PROBE_TIMEOUT = 5.0
 
 
-@dataclass(frozen=True, slots=True)
-class ProviderHealth:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ProviderHealth(Record):
     id: str
     api: str
     base_url: str

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from openclaw.agent.mcp.connection import ServerConnection, ServerFailure
 from openclaw.agent.mcp.servers import ServerSettings, tool_name
+from openclaw.records import Record
 
 if TYPE_CHECKING:
     from openclaw.runtime.diagnose import Finding
@@ -18,15 +19,15 @@ if TYPE_CHECKING:
 __all__ = ["ListedTool", "ProbeResult", "probe", "probe_all", "server_findings"]
 
 
-@dataclass(frozen=True, slots=True)
-class ListedTool:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ListedTool(Record):
     name: str  # the server's name for it
     offered_as: str  # the agent's name for it, "" when the tool filter hides it
     description: str
 
 
-@dataclass(frozen=True, slots=True)
-class ProbeResult:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ProbeResult(Record):
     server: ServerSettings
     seconds: float  # to start or connect, say hello and list the tools
     tools: tuple[ListedTool, ...] = ()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from openclaw.config.mcp_schema import McpConfig, McpServer, ServerValue
+from openclaw.records import Record
 
 __all__ = [
     "DEFAULT_CONNECT_SECONDS",
@@ -37,8 +38,8 @@ Transport = Literal["stdio", "sse", "streamable-http"]
 Policy = Literal["ask", "allow", "deny"]
 
 
-@dataclass(frozen=True, slots=True)
-class ServerSettings:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ServerSettings(Record):
     name: str  # as in the config
     prefix: str  # its part of a tool name
     transport: Transport

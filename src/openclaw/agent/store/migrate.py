@@ -11,12 +11,13 @@ from pathlib import Path
 
 from openclaw.agent.sessions import SessionStore
 from openclaw.agent.store.postgres import PostgresStore
+from openclaw.records import Record
 
 __all__ = ["Copied", "copy_sqlite_store"]
 
 
-@dataclass(frozen=True, slots=True)
-class Copied:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Copied(Record):
     sessions: int
     messages: int
     skipped: int  # already in the target

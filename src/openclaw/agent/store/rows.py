@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import builtins
 import json
-import secrets
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -21,6 +21,7 @@ from openclaw.providers.events import (
     Usage,
     UserMessage,
 )
+from openclaw.records import Record
 
 __all__ = [
     "INTERRUPTED_TOOL_RESULT",
@@ -67,8 +68,8 @@ _ID_EPOCH = 1_704_067_200  # 2024-01-01 UTC; ids sort by their creation second f
 _STOP_REASONS: tuple[StopReason, ...] = get_args(StopReason)
 
 
-@dataclass(frozen=True, slots=True)
-class SessionInfo:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class SessionInfo(Record):
     """One stored session, as listed."""
 
     id: str
@@ -80,8 +81,8 @@ class SessionInfo:
     workspace: str
 
 
-@dataclass(frozen=True, slots=True)
-class StoredMessage:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class StoredMessage(Record):
     """One message as stored in a session."""
 
     row: int
@@ -119,7 +120,8 @@ def new_session_id(now: float) -> str:
     """`s-` + 6 characters of creation second (so ids sort by age) + 4 random ones."""
     seconds = (int(now) - _ID_EPOCH) % 32**6
     stamp = "".join(_ID_ALPHABET[(seconds >> shift) & 31] for shift in range(25, -1, -5))
-    return "s-" + stamp + "".join(secrets.choice(_ID_ALPHABET) for _ in range(4))
+    # 32 divides 256: each random byte's low 5 bits pick a character uniformly
+    return "s-" + stamp + "".join(_ID_ALPHABET[byte & 31] for byte in os.urandom(4))
 
 
 def missing_session(session_id: str) -> NotFoundError:

@@ -18,6 +18,8 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from openclaw.records import Record
+
 __all__ = ["Address", "AllowList", "literal_address", "refusal"]
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -74,8 +76,8 @@ def literal_address(host: str) -> Address | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class AllowList:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class AllowList(Record):
     names: frozenset[str] = frozenset()
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from openclaw.providers.events import ToolSpec
+from openclaw.records import Record
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -51,8 +52,8 @@ def argument_model(name: str) -> Callable[[], type[BaseModel]]:
     return load
 
 
-@dataclass(frozen=True, slots=True)
-class ExecPolicy:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ExecPolicy(Record):
     """Whether `exec` runs commands: ask, allow or deny, and the prefixes always allowed."""
 
     policy: ExecPolicyName = "ask"
@@ -60,16 +61,16 @@ class ExecPolicy:
     timeout: float = 60.0
 
 
-@dataclass(frozen=True, slots=True)
-class WebFetchPolicy:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class WebFetchPolicy(Record):
     """Whether `web_fetch` may reach internal addresses, and which ones always."""
 
     policy: ExecPolicyName = "ask"
     allow: tuple[str, ...] = ()  # internal host names and networks that may be fetched
 
 
-@dataclass(frozen=True, slots=True)
-class ToolContext:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ToolContext(Record):
     """What a running tool may use: the workspace, the HTTP client, the policies."""
 
     workspace: Path
@@ -82,8 +83,8 @@ class ToolContext:
     abort: asyncio.Event | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Tool:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Tool(Record):
     """A built-in or MCP tool: what the model is told, and how it runs."""
 
     name: str

@@ -1,0 +1,100 @@
+"""`Record`: the comparison, hash and text form of the frozen dataclasses, and the rule that every
+frozen dataclass of the package takes them from there."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import pkgutil
+import random
+
+import pytest
+
+import openclaw
+from openclaw.catalog.catalog import Catalog
+from openclaw.providers.events import TextDelta, ThinkingDelta, ToolCall, Usage
+from openclaw.providers.model import Model
+from openclaw.providers.tokens import estimate_text_tokens
+from openclaw.records import Record
+
+
+def test_equal_when_the_same_kind_with_the_same_compared_fields() -> None:
+    assert TextDelta("hi") == TextDelta("hi")
+    assert TextDelta("hi") != TextDelta("ho")
+    assert TextDelta("hi") != ThinkingDelta("hi")  # same fields, another kind
+    assert TextDelta("hi") != "hi"
+    # the server's timings are not part of a usage
+    assert Usage(10, 2, load_ns=5) == Usage(10, 2, load_ns=9)
+    assert hash(Usage(10, 2, load_ns=5)) == hash(Usage(10, 2, load_ns=9))
+    assert Usage(10, 2) != Usage(10, 3)
+    assert ToolCall("c1", "read", {"path": "a"}, raw_arguments='{"path":"a"}') == ToolCall(
+        "c1", "read", {"path": "a"}
+    )
+
+
+def test_hash_leaves_out_what_is_not_hashed_and_records_work_as_keys() -> None:
+    model = Model("p", "m", "ollama", "http://127.0.0.1:11434", params={"num_ctx": 8192})
+    same = dataclasses.replace(model, params={"num_ctx": 4096}, headers={"x": "y"})
+    assert model == same and hash(model) == hash(same)  # params and headers are not compared
+    assert {model: 1}[same] == 1
+    assert len({TextDelta("a"), TextDelta("a"), TextDelta("b")}) == 2
+    with pytest.raises(TypeError):
+        hash(ToolCall("c1", "read", {"path": "a"}))  # a dict argument is not hashable
+
+
+def test_text_form_names_the_fields_shown() -> None:
+    assert repr(TextDelta("hi")) == "TextDelta(text='hi')"
+    assert repr(Usage(1, 2)) == (
+        "Usage(input=1, output=2, cache_read=0, cache_write=0, load_ns=0, prompt_eval_ns=0,"
+        " eval_ns=0)"
+    )
+    assert "_index" not in repr(Catalog(models=(), providers={}))
+
+
+def test_records_stay_frozen() -> None:
+    delta = TextDelta("hi")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        delta.text = "ho"  # type: ignore[misc]
+    assert dataclasses.replace(delta, text="ho") == TextDelta("ho")
+
+
+def _package_classes() -> list[type]:
+    found = []
+    for info in pkgutil.walk_packages(openclaw.__path__, "openclaw."):
+        if info.name.endswith("__main__"):
+            continue  # runs the command line
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ == module.__name__ and dataclasses.is_dataclass(cls):
+                found.append(cls)
+    return found
+
+
+def test_every_frozen_dataclass_is_a_record_without_generated_comparison() -> None:
+    frozen = [c for c in _package_classes() if c.__dataclass_params__.frozen]  # type: ignore[attr-defined]
+    assert len(frozen) > 50
+    wrong = [
+        c.__qualname__
+        for c in frozen
+        if not issubclass(c, Record)
+        or c.__dataclass_params__.eq  # type: ignore[attr-defined]
+        or c.__dataclass_params__.repr  # type: ignore[attr-defined]
+    ]
+    assert wrong == []
+
+
+def _by_each_character(text: str) -> int:
+    letters = sum(1 for c in text if c.isalnum())
+    spaces = sum(1 for c in text if c.isspace())
+    symbols = len(text) - letters - spaces
+    return max(1, int(letters / 3.2 + symbols / 1.5 + spaces / 6 + 0.999))
+
+
+def test_the_ascii_estimate_counts_as_the_character_classes_say() -> None:
+    every = "".join(chr(code) for code in range(128))
+    rng = random.Random(7)
+    texts = [every, *(chr(code) * 7 for code in range(128))]
+    texts += ["".join(rng.choice(every) for _ in range(rng.randint(1, 300))) for _ in range(300)]
+    for text in texts:
+        assert estimate_text_tokens(text) == _by_each_character(text), repr(text)
