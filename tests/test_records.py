@@ -85,16 +85,43 @@ def test_every_frozen_dataclass_is_a_record_without_generated_comparison() -> No
 
 
 def _by_each_character(text: str) -> int:
-    letters = sum(1 for c in text if c.isalnum())
-    spaces = sum(1 for c in text if c.isspace())
-    symbols = len(text) - letters - spaces
-    return max(1, int(letters / 3.2 + symbols / 1.5 + spaces / 6 + 0.999))
+    """The estimate's rule, one character at a time."""
+    letters = spaces = symbols = wide = other = 0
+    for char in text:
+        code = ord(char)
+        if code < 128:
+            if char.isalnum():
+                letters += 1
+            elif char.isspace():
+                spaces += 1
+            else:
+                symbols += 1
+        elif (
+            0x2E80 <= code <= 0x9FFF
+            or 0xAC00 <= code <= 0xD7AF
+            or 0xF900 <= code <= 0xFAFF
+            or 0xFF00 <= code <= 0xFFEF
+            or code >= 0x1F000
+        ):
+            wide += 1
+        elif char.isspace():
+            spaces += 1
+        else:
+            other += 1
+    estimate = wide + letters / 3.2 + symbols / 1.5 + other / 1.6 + spaces / 6
+    return max(1, int(estimate + 0.999))
 
 
-def test_the_ascii_estimate_counts_as_the_character_classes_say() -> None:
-    every = "".join(chr(code) for code in range(128))
+def test_the_estimate_counts_each_character_as_its_class_says() -> None:
+    every = "".join(chr(code) for code in range(0x110000))
+    assert estimate_text_tokens(every) == _by_each_character(every)
     rng = random.Random(7)
-    texts = [every, *(chr(code) * 7 for code in range(128))]
-    texts += ["".join(rng.choice(every) for _ in range(rng.randint(1, 300))) for _ in range(300)]
-    for text in texts:
+    for start in range(0, 0x110000, 0x1000):  # each block alone, and repeated
+        block = every[start : start + 0x1000]
+        assert estimate_text_tokens(block * 3) == _by_each_character(block * 3), hex(start)
+    samples = (
+        every[:256] + "\u3000\u2028\u205f\xa0\x85 今天天气很好。안녕하세요 Привет 😀\U00020000"
+    )
+    for _ in range(300):
+        text = "".join(rng.choice(samples) for _ in range(rng.randint(1, 300)))
         assert estimate_text_tokens(text) == _by_each_character(text), repr(text)
