@@ -44,6 +44,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         *NO_FILE_PARSING,
         *NEVER_FOR_EVERYDAY,
         *NO_SECRETS,
+        *NO_PARSER,
         "prompt_toolkit",
     ),
 }
@@ -193,5 +194,53 @@ def test_models_list_and_status_read_without_argparse_as_argparse_reads_them(
 )
 def test_anything_else_goes_to_argparse(argv: list[str]) -> None:
     from openclaw.cli.models import quick_arguments
+
+    assert quick_arguments(argv) is None
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--message", "hi"],
+        ["-m", "hi"],
+        ["--message=hi there", "--json"],
+        ["--message", "", "--no-tools"],
+        ["--message=-x"],
+        ["-m", "a", "--message", "b"],
+        ["--message", "hi", "--model", "ollama/qwen3:8b", "--thinking", "high", "--show-thinking"],
+        ["--message", "hi", "--session", "s-1", "--workspace", "/tmp/w", "--max-turns", "3"],
+        ["--message", "hi", "--max-turns= 7", "--json", "--events", "--json"],
+    ],
+)
+def test_an_agent_turn_reads_its_flags_without_argparse_as_argparse_reads_them(
+    argv: list[str],
+) -> None:
+    from openclaw.cli.agent import build_parser, quick_arguments
+
+    quick = quick_arguments(argv)
+    assert quick is not None
+    assert vars(quick) == vars(build_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],  # --message is required: argparse says so
+        ["--json"],
+        ["--mess", "hi"],  # an abbreviation
+        ["-h"],
+        ["--message"],
+        ["--message", "--json"],
+        ["-m=hi"],
+        ["-mhi"],
+        ["--message", "hi", "--thinking", "max"],  # not a level: argparse's message
+        ["--message", "hi", "--max-turns", "three"],
+        ["--message", "hi", "extra"],
+        ["--message", "hi", "--json=1"],
+        ["--message", "hi", "--"],
+    ],
+)
+def test_anything_else_an_agent_turn_is_given_goes_to_argparse(argv: list[str]) -> None:
+    from openclaw.cli.agent import quick_arguments
 
     assert quick_arguments(argv) is None

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openclaw.cli.common import Setup, run_async, with_catalog
 from openclaw.providers.events import THINKING_LEVELS
 
-__all__ = ["ask_in_terminal", "build_parser", "main"]
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+    from types import SimpleNamespace
+
+    Arguments = argparse.Namespace | SimpleNamespace
+
+__all__ = ["ask_in_terminal", "build_parser", "main", "quick_arguments"]
+
+_SWITCHES = ("--show-thinking", "--no-tools", "--json", "--events")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="openclaw agent",
         description="Run the agent on one message: it streams its answer and may use tools.",
@@ -37,10 +47,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quick_arguments(argv: list[str]) -> SimpleNamespace | None:
+    """The arguments argparse would give for flags written out in full, read without building
+    the parser; None for anything else (help, abbreviations, mistakes), for argparse to answer."""
+    from openclaw.cli.flags import read_flags
+
+    def level(value: str) -> str:
+        if value not in THINKING_LEVELS:
+            raise ValueError(value)
+        return value
+
+    options: dict[str, Callable[[str], Any]] = {"--message": str, "--model": str}
+    options |= {"--thinking": level, "--session": str, "--workspace": str, "--max-turns": int}
+    return read_flags(argv, _SWITCHES, options, short={"-m": "--message"}, required=("--message",))
+
+
 def main(argv: list[str]) -> int:
     from openclaw.errors import UserError
 
-    args = build_parser().parse_args(argv)
+    args = quick_arguments(argv) or build_parser().parse_args(argv)
     try:
         return run_async(with_catalog(lambda setup: _run(setup, args)))
     except UserError as error:
@@ -67,7 +92,7 @@ async def ask_in_terminal(command: str) -> bool:
     return await loop.run_in_executor(None, ask)
 
 
-async def _run(setup: Setup, args: argparse.Namespace) -> int:
+async def _run(setup: Setup, args: Arguments) -> int:
     from openclaw.agent.events import AgentDone, AgentFailed, ToolEnd, event_to_json
     from openclaw.agent.setup import make_agent
     from openclaw.agent.store import open_store

@@ -63,26 +63,15 @@ def quick_arguments(argv: list[str]) -> SimpleNamespace | None:
     """`models list` or `models status` with only their own flags, written in full: the
     arguments argparse would give, read without building every action's parser. Anything
     else (help, abbreviations, mistakes) is None, for argparse to read and to answer."""
+    from openclaw.cli.flags import read_flags
+
     action, *rest = argv or ["list"]
     switches = _SWITCHES.get(action)
     if switches is None:
         return None
-    args = SimpleNamespace(action=action, **{flag[2:]: False for flag in switches})
-    if action == "list":
-        args.provider = None
-    words = iter(rest)
-    for word in words:
-        if word in switches:
-            setattr(args, word[2:], True)
-        elif action == "list" and word == "--provider":
-            value = next(words, "-")
-            if value.startswith("-"):
-                return None
-            args.provider = value
-        elif action == "list" and word.startswith("--provider="):
-            args.provider = word.removeprefix("--provider=")
-        else:
-            return None
+    args = read_flags(rest, switches, {"--provider": str} if action == "list" else {})
+    if args is not None:
+        args.action = action
     return args
 
 

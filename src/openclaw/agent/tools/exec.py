@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 from openclaw.agent.tools.base import ExecPolicy, Tool, ToolContext, ToolError, argument_model
 from openclaw.agent.tools.text import format_size
-from openclaw.redaction import command_environment
 
 if TYPE_CHECKING:
     from openclaw.agent.tools.arguments import ExecArguments
@@ -130,6 +129,8 @@ class _Command(asyncio.SubprocessProtocol):
 
 
 async def _start(command: str, workspace: Path) -> tuple[asyncio.SubprocessTransport, _Command]:
+    from openclaw.redaction import command_environment  # its patterns compile on first use
+
     loop = asyncio.get_running_loop()
     starting = asyncio.ensure_future(
         loop.subprocess_exec(
