@@ -6,16 +6,19 @@ Key paths use dots and `[n]`; a key holding a dot goes in quoted brackets:
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openclaw.paths import config_path
 
-__all__ = ["build_parser", "main"]
+if TYPE_CHECKING:
+    import argparse
+    from types import SimpleNamespace
+
+__all__ = ["build_parser", "main", "quick_arguments"]
 
 _ENV_REFERENCE = re.compile(r"\$\{[A-Z_][A-Z0-9_]*\}")
 
@@ -31,6 +34,8 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="openclaw config",
         description="Read and change ~/.openclaw/openclaw.json (JSON5). "
@@ -65,8 +70,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quick_arguments(argv: list[str]) -> SimpleNamespace | None:
+    """`config get [PATH] [--json] [--reveal]` read without building the parsers, as argparse
+    would read it; None for anything else, for argparse to read and to answer."""
+    from openclaw.cli.flags import read_flags
+
+    if not argv or argv[0] != "get":
+        return None
+    args = read_flags(argv[1:], ("--json", "--reveal"), {}, optional_words={"path": ""})
+    if args is not None:
+        args.action = "get"
+    return args
+
+
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    args = quick_arguments(argv) or build_parser().parse_args(argv)
     path = config_path()
     action: str = args.action
     if action == "file":

@@ -25,18 +25,28 @@ def read_flags(
     options: Mapping[str, Callable[[str], Any]],
     short: Mapping[str, str] | None = None,
     required: tuple[str, ...] = (),
+    optional_words: Mapping[str, str] | None = None,
 ) -> SimpleNamespace | None:
     """`--switch` (True when present), `--option VALUE` and `--option=VALUE` (converted; the
-    last one written wins), and `short` names for options (`-m VALUE`). The attribute of
+    last one written wins), `short` names for options (`-m VALUE`), and words that are not
+    flags for `optional_words` (attribute -> default, filled in order). The attribute of
     `--max-turns` is `max_turns`; an option not given is None, a switch False. None when a word
     is anything else, a value is missing or starts with "-", a converter raises ValueError, or
     a `required` option is missing."""
     args = SimpleNamespace(
-        **{_dest(s): False for s in switches}, **{_dest(o): None for o in options}
+        **{_dest(s): False for s in switches},
+        **{_dest(o): None for o in options},
+        **(optional_words or {}),
     )
+    unfilled = list(optional_words or ())
     given: set[str] = set()
     remaining = iter(words)
     for word in remaining:
+        if not word.startswith("-"):
+            if not unfilled:
+                return None  # one word too many: argparse says so
+            setattr(args, unfilled.pop(0), word)
+            continue
         if word in switches:
             setattr(args, _dest(word), True)
             continue
