@@ -1,5 +1,6 @@
-"""`Record`: the comparison, hash and text form of the frozen dataclasses, and the rule that every
-frozen dataclass of the package takes them from there."""
+"""`Record` and `record`: the comparison, hash and text form of the package's read-only records,
+that the type checker refuses an assignment to one, and the rule that every record of the
+package is declared so (no frozen dataclass, no comparison generated per class)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import importlib
 import inspect
 import pkgutil
 import random
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +18,7 @@ from openclaw.catalog.catalog import Catalog
 from openclaw.providers.events import TextDelta, ThinkingDelta, ToolCall, Usage
 from openclaw.providers.model import Model
 from openclaw.providers.tokens import estimate_text_tokens
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 
 def test_equal_when_the_same_kind_with_the_same_compared_fields() -> None:
@@ -52,11 +54,53 @@ def test_text_form_names_the_fields_shown() -> None:
     assert "_index" not in repr(Catalog(models=(), providers={}))
 
 
-def test_records_stay_frozen() -> None:
+READ_ONLY = """
+import dataclasses
+from openclaw.records import Record, record
+
+@record(slots=True)
+class Point(Record):
+    x: int
+    y: int = 0
+
+point = Point(1)
+moved = dataclasses.replace(point, y=2)
+point.x = 3
+"""
+
+
+def test_a_record_is_read_only_for_the_type_checker(tmp_path: Path) -> None:
+    from mypy import api
+
+    sample = tmp_path / "sample.py"
+    sample.write_text(READ_ONLY)
+    out, err, status = api.run(
+        [
+            "--strict",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--python-version",
+            "3.11",
+            str(sample),
+        ]
+    )
+    assert status == 1, out + err
+    assert 'sample.py:12: error: Property "x" defined in "Point" is read-only' in out
+    assert out.count("error:") == 1, out  # the construction and the replace are fine
+
+
+def test_a_changed_value_is_a_new_record() -> None:
     delta = TextDelta("hi")
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        delta.text = "ho"  # type: ignore[misc]
     assert dataclasses.replace(delta, text="ho") == TextDelta("ho")
+    assert delta == TextDelta("hi")
+
+
+def test_record_refuses_a_class_that_is_not_a_record() -> None:
+    with pytest.raises(TypeError, match="is not a Record"):
+
+        @record
+        class Loose:
+            x: int
 
 
 def _package_classes() -> list[type]:
@@ -71,17 +115,16 @@ def _package_classes() -> list[type]:
     return found
 
 
-def test_every_frozen_dataclass_is_a_record_without_generated_comparison() -> None:
-    frozen = [c for c in _package_classes() if c.__dataclass_params__.frozen]  # type: ignore[attr-defined]
-    assert len(frozen) > 50
-    wrong = [
-        c.__qualname__
-        for c in frozen
-        if not issubclass(c, Record)
-        or c.__dataclass_params__.eq  # type: ignore[attr-defined]
-        or c.__dataclass_params__.repr  # type: ignore[attr-defined]
-    ]
-    assert wrong == []
+def test_every_record_is_declared_with_record_and_nothing_is_frozen() -> None:
+    classes = _package_classes()
+    records = [c for c in classes if issubclass(c, Record)]
+    assert len(records) > 90
+    params = {c: c.__dataclass_params__ for c in classes}  # type: ignore[attr-defined]
+    # A frozen dataclass compiles an __setattr__ and a __delattr__ when its class is created.
+    assert [c.__qualname__ for c in classes if params[c].frozen] == []
+    # `@record`: comparison and text form from Record (or written by hand, as the keys' text
+    # form that hides the secret), none generated for the class.
+    assert [c.__qualname__ for c in records if params[c].eq or params[c].repr] == []
 
 
 def _by_each_character(text: str) -> int:

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openclaw.errors import ConfigError
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 if TYPE_CHECKING:
     from openclaw.config.schema import Config
@@ -48,7 +47,7 @@ DEFAULT_PROFILE = "default"
 _SECRET_FIELDS = {"api_key": "key", "token": "token"}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class ApiKey(Record):
     """A key and where it was found: "config", "profile ollama:default", "env OLLAMA_API_KEY"."""
 
@@ -59,7 +58,7 @@ class ApiKey(Record):
         return f"ApiKey(value={redact(self.value)!r}, source={self.source!r})"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class AuthProfile(Record):
     """One stored credential. `key` is empty for kinds this runtime cannot use (OAuth)."""
 

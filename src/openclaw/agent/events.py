@@ -8,8 +8,6 @@ A run ends with exactly one `AgentDone` (the final answer) or `AgentFailed`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from openclaw.providers.events import (
     AssistantMessage,
     Error,
@@ -19,7 +17,7 @@ from openclaw.providers.events import (
     ToolCall,
     Usage,
 )
-from openclaw.records import Record
+from openclaw.records import Record, record
 from openclaw.runtime.context import Compacted
 from openclaw.runtime.fallback import Attempt, Retry, Switch
 
@@ -36,14 +34,14 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class TurnStart(Record):
     """The agent sends request number `turn` to the model."""
 
     turn: int  # 1-based model request number within this run
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class TurnEnd(Record):
     """The model's answer to request number `turn`."""
 
@@ -51,14 +49,14 @@ class TurnEnd(Record):
     message: AssistantMessage  # what the model said this turn (model, usage, stop reason)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class ToolStart(Record):
     """A tool call begins."""
 
     call: ToolCall
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class ToolEnd(Record):
     """A tool call ended with `result`."""
 
@@ -69,7 +67,7 @@ class ToolEnd(Record):
     size: int  # characters of the full result before any truncation
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class AgentDone(Record):
     """The run ended with a final answer."""
 
@@ -80,7 +78,7 @@ class AgentDone(Record):
     attempts: tuple[Attempt, ...]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class AgentFailed(Record):
     """The run ended without an answer."""
 

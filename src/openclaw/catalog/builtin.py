@@ -6,17 +6,16 @@ The data lives in `builtin_models.json` beside this module, so updating a price 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from openclaw.providers.model import Cost, Model
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = ["BuiltinProvider", "builtin_model", "builtin_providers"]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class BuiltinProvider(Record):
     """A cloud provider of the package's own list: its API, URL, key variable and models."""
 

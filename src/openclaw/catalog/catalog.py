@@ -19,7 +19,7 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +51,7 @@ from openclaw.config.sections import build
 from openclaw.errors import NotFoundError
 from openclaw.providers.model import Cost, Model
 from openclaw.providers.registry import normalized_base_url
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 if TYPE_CHECKING:
     from openclaw.catalog.pools import Pool
@@ -61,7 +61,7 @@ __all__ = ["Catalog", "ProviderStatus", "Selection", "build_catalog", "show_cach
 Builtins = Mapping[str, BuiltinProvider]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class ProviderStatus(Record):
     """One provider as the catalog sees it: where it is, its key, whether it is usable and why."""
 
@@ -77,7 +77,7 @@ class ProviderStatus(Record):
     pool: Pool | None = None  # several hosts serve this provider
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Selection(Record):
     """The primary model and the fallbacks, resolved; what was assumed and what does not resolve."""
 
@@ -87,7 +87,7 @@ class Selection(Record):
     problems: tuple[str, ...] = ()  # refs that do not resolve
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Catalog(Record):
     """Every model the runtime knows, its providers, and the primary and fallbacks as configured."""
 

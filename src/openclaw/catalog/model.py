@@ -7,11 +7,9 @@ namespaces (`ollama/hf.co/org/repo:Q4_K_M`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from openclaw.errors import UserError
 from openclaw.providers.model import Cost, Model
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = ["Cost", "Model", "ModelRef", "normalize_ollama_name"]
 
@@ -29,7 +27,7 @@ def normalize_ollama_name(name: str) -> str:
     return lowered
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class ModelRef(Record):
     """`provider/model` as a user writes it, split at the first `/`."""
 

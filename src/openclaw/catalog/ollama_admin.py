@@ -16,12 +16,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from openclaw.catalog.overrides import DEFAULT_KEEP_ALIVE, with_keep_alive
 from openclaw.errors import NotFoundError, UserError
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 if TYPE_CHECKING:
     import aiohttp
@@ -49,7 +48,7 @@ class AdminError(UserError):
     """The server refused or could not be reached; the message says what to do."""
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class PullProgress(Record):
     status: str  # "pulling manifest", "pulling <digest>", "verifying sha256 digest", "success"
     digest: str = ""  # the layer being downloaded

@@ -25,14 +25,14 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from openclaw.catalog.parallel import run_each
 from openclaw.plain_http import Connection, HTTPStatusError, failure_detail
 from openclaw.providers.model import Cost, Model
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = [
     "DEFAULT_CONTEXT_WINDOW",
@@ -49,7 +49,7 @@ DEFAULT_CONTEXT_WINDOW = 8192
 _NUM_CTX = r"(?m)^num_ctx\s+(\d+)\s*$"  # compiled on first use (re keeps it)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class ShowInfo(Record):
     """What discovery keeps of one `/api/show` answer."""
 
@@ -83,7 +83,7 @@ class ShowInfo(Record):
         )
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class SkippedModel(Record):
     """A model the server lists that the agent cannot use, and why."""
 
@@ -91,7 +91,7 @@ class SkippedModel(Record):
     reason: str
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class DiscoveryResult(Record):
     """One Ollama server's answer: usable and skipped models, or why it could not be asked."""
 

@@ -9,7 +9,7 @@ model so that routing (`runtime/routing.py`) only sends a request where the mode
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from urllib.parse import urlsplit
 
 from openclaw.catalog.model import normalize_ollama_name
@@ -18,12 +18,12 @@ from openclaw.catalog.ollama_host import is_local_url, native_base_url
 from openclaw.catalog.parallel import run_each
 from openclaw.config.schema import Provider
 from openclaw.providers.model import Model
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = ["Pool", "PoolHost", "discover_pool", "pool_hosts"]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class PoolHost(Record):
     url: str
     weight: float = 1.0
@@ -35,7 +35,7 @@ class PoolHost(Record):
         return urlsplit(self.url).netloc or self.url
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Pool(Record):
     provider: str
     hosts: tuple[PoolHost, ...]

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from openclaw.paths import state_dir
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 if TYPE_CHECKING:
     from openclaw.catalog.catalog import Catalog
@@ -28,7 +27,7 @@ __all__ = ["CatalogSetup", "Setup", "catalog_setup", "run_async", "with_catalog"
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class CatalogSetup(Record):
     """The config, the state directory, the environment and the catalog built from them."""
 
@@ -38,7 +37,7 @@ class CatalogSetup(Record):
     catalog: Catalog
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Setup(CatalogSetup):
     """A `CatalogSetup` with the process's HTTP client, for a command that talks to models."""
 

@@ -22,13 +22,12 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from openclaw import __version__
 from openclaw.paths import state_dir
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = ["CachedForm", "ConfigFile", "cached_form", "remember"]
 
@@ -46,7 +45,7 @@ _RULES = (
 )
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class ConfigFile(Record):
     """The config file's bytes and what identifies this version of them."""
 
@@ -60,7 +59,7 @@ class ConfigFile(Record):
         return hashlib.sha256(self.raw).hexdigest()
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class CachedForm(Record):
     """A file's parsed content (`${VAR}` as written) and the warnings its validation gave."""
 

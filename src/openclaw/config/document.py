@@ -30,7 +30,7 @@ from json5.utils import JSON5DecodeError
 
 from openclaw.config.paths_expr import Segment, format_path
 from openclaw.errors import ConfigError
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = [
     "MAX_CONFIG_BYTES",
@@ -115,7 +115,7 @@ def check_depth(text: str, source: Path) -> None:
             depth -= 1
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Step(Record):
     """One move down the tree: `container`'s member number `position` is `node`."""
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from openclaw.config.paths_expr import Segment, format_path, parse_path
 from openclaw.config.rewrite import remove_from_text, rename_key, set_in_text
 from openclaw.config.schema_paths import schema_at
 from openclaw.errors import ConfigError
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = [
     "EditResult",
@@ -43,7 +42,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class EditResult(Record):
     """What a `set` or `unset` did: `changed` is False when the file already said so."""
 

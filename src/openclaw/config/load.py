@@ -17,7 +17,6 @@ import os
 import re
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -25,7 +24,7 @@ from openclaw.config.schema import Config
 from openclaw.config.sections import build
 from openclaw.errors import ConfigError
 from openclaw.paths import config_path
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 if TYPE_CHECKING:
     from openclaw.config.cache import ConfigFile
@@ -50,7 +49,7 @@ _ENV_REF = r"(\$?)\$\{([A-Z_][A-Z0-9_]*)\}"
 _ENV_NAME = r"[A-Z_][A-Z0-9_]*"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class LoadedConfig(Record):
     """A validated config and where it came from. `exists` is False for a missing file."""
 

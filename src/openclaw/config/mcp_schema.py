@@ -14,10 +14,10 @@ works in both:
 (OAuth, TLS client certificates, the `codex` block, `mcp.apps`) are accepted and kept.
 """
 
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from openclaw.config.sections import Limits, Pattern, Section
+from openclaw.records import record
 
 __all__ = ["McpConfig", "McpServer", "McpToolFilter", "ServerValue"]
 
@@ -29,7 +29,7 @@ Milliseconds = Annotated[float, Limits(gt=0)]
 Policy = Literal["ask", "allow", "deny"]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class McpToolFilter(Section):
     """MCP tool names or simple `*` globs: `include` offers only those, `exclude` hides those."""
 
@@ -37,7 +37,7 @@ class McpToolFilter(Section):
     exclude: Names | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class McpServer(Section):
     """One MCP server: a command to run (stdio), or a URL (streamable HTTP or SSE)."""
 
@@ -65,7 +65,7 @@ class McpServer(Section):
     codex: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class McpConfig(Section):
     """`mcp`: the MCP servers by name, and how long an idle session is kept."""
 

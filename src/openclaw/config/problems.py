@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from openclaw.config.paths_expr import Segment, format_path
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 if TYPE_CHECKING:
     from openclaw.config.schema import Config
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["Checked", "Problem"]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Problem(Record):
     """One finding: the key path, the line it is on and what is wrong."""
 

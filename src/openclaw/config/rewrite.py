@@ -12,7 +12,6 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from json5 import model as m
@@ -20,7 +19,7 @@ from json5 import model as m
 from openclaw.config.document import Document, Step, iter_containers, key_name, node_end, node_start
 from openclaw.config.paths_expr import Segment, format_path
 from openclaw.errors import ConfigError
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = [
     "Style",
@@ -35,7 +34,7 @@ _BARE_KEY = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 Edit = tuple[int, int, str]  # replace text[start:end] with the string
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Style(Record):
     unit: str = "  "
     quote_keys: bool = True

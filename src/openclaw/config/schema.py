@@ -1,4 +1,4 @@
-"""Typed model of `openclaw.json`: frozen dataclasses (see `sections` for how they are
+"""Typed model of `openclaw.json`: read-only records (see `sections` for how they are
 validated and built).
 
 Strict: unknown keys and wrong types are errors (the loader turns them into messages with the
@@ -10,12 +10,13 @@ runtime does not act on (`original_format.NOT_USED`, and whole top-level section
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from openclaw.config.mcp_schema import McpConfig
 from openclaw.config.original_format import TOP_LEVEL_SECTIONS
 from openclaw.config.sections import Check, Limits, Pattern, Section
+from openclaw.records import record
 
 __all__ = [
     "API_NAMES",
@@ -71,7 +72,7 @@ Price = Annotated[float, Limits(ge=0)]
 GoDuration = Annotated[str, Pattern(r"^-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class ModelCost(Section):
     """US dollars per million tokens."""
 
@@ -109,7 +110,7 @@ class _ParamKeys:
     streaming: bool | None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class ModelParams(Section):
     """Request options of one model (for Ollama: `options` such as `num_ctx`, `temperature`,
     and `keep_alive`); any key is kept, the ones Ollama would refuse are checked."""
@@ -156,14 +157,14 @@ class ModelParams(Section):
         return self.values.get("streaming")
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class ModelCompat(Section):
     """The original's per-model compatibility flags; `supportsTools: false` marks a chat model."""
 
     supportsTools: bool | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class ModelEntry(Section):
     """One model of a provider entry: `id` and what the provider does not report itself."""
 
@@ -200,7 +201,7 @@ def _check_api(value: str) -> str:
     return value
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class PoolHost(Section):
     """One Ollama host of a pool: requests spread by `weight`; a lower `priority` is used first
     (the next tier only while every host of the better one is down or lacks the model)."""
@@ -210,7 +211,7 @@ class PoolHost(Section):
     priority: int = 0
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Provider(Section):
     """`models.providers.<id>`: where a provider is, its key, headers, timeouts and models."""
 
@@ -234,7 +235,7 @@ class Provider(Section):
             raise ValueError('a pool of hosts (`baseUrls` / `hosts`) needs `api: "ollama"`')
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Sessions(Section):
     """`sessions`: where conversations are kept."""
 
@@ -243,7 +244,7 @@ class Sessions(Section):
     store: str | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Models(Section):
     """`models`: the providers, merged with the built-in ones or replacing them."""
 
@@ -251,7 +252,7 @@ class Models(Section):
     providers: dict[str, Provider] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class ModelSelection(Section):
     """`primary` first, then each of `fallbacks` in order (`fallback` is read as `fallbacks`)."""
 
@@ -261,7 +262,7 @@ class ModelSelection(Section):
     fallbacks: list[str] | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class PerModel(Section):
     """`agents.defaults.models["provider/id"]`: settings for one model, discovered or not."""
 
@@ -270,7 +271,7 @@ class PerModel(Section):
     streaming: bool | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class AgentDefaults(Section):
     """`agents.defaults`: the agent's models, per-model settings and limits."""
 
@@ -292,7 +293,7 @@ class AgentDefaults(Section):
         return data
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Agents(Section):
     """`agents`: settings every agent starts from."""
 
@@ -302,7 +303,7 @@ class Agents(Section):
 Policy = Literal["ask", "allow", "deny"]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class ExecTool(Section):
     """`tools.exec`: whether the agent may run commands, and which."""
 
@@ -311,7 +312,7 @@ class ExecTool(Section):
     timeoutSeconds: Annotated[float, Limits(gt=0)] | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class WebFetchTool(Section):
     """`tools.web_fetch`: whether the agent may fetch pages, and from which internal hosts."""
 
@@ -319,7 +320,7 @@ class WebFetchTool(Section):
     allow: list[str] | None = None  # internal hosts or networks (CIDR) web_fetch may reach
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Tools(Section):
     """`tools`: the built-in tools' policies."""
 
@@ -327,7 +328,7 @@ class Tools(Section):
     web_fetch: WebFetchTool | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class GatewayAuth(Section):
     """`gateway.auth`: how clients of the gateway prove who they are."""
 
@@ -336,7 +337,7 @@ class GatewayAuth(Section):
     password: str | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Gateway(Section):
     """`gateway`: where the HTTP API listens and whom it serves."""
 
@@ -349,7 +350,7 @@ class Gateway(Section):
     maxConcurrentRequests: PositiveInt | None = None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@record
 class Config(Section):
     """The whole file. Top-level sections of the original format that this runtime does not read
     are accepted and left alone."""

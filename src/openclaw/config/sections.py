@@ -1,6 +1,6 @@
 """The building blocks of the config's typed model, kept free of any validation library.
 
-Each section of `openclaw.json` is a frozen dataclass deriving from `Section`. Two ways lead
+Each section of `openclaw.json` is a record (`openclaw.records`) deriving from `Section`. Two ways lead
 from the file's data to those objects:
 
     validate    pydantic checks every key and value (strict types, unknown keys refused,
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, TypeVar, Union
 
 from openclaw.config.original_format import NOT_USED
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = [
     "Check",
@@ -46,7 +46,7 @@ T = TypeVar("T")
 
 class Section(Record):
     """Base of every config section: strict, unknown keys refused (when validated). Its
-    comparison and text form are `Record`'s (the sections are declared eq=False, repr=False)."""
+    comparison and text form are `Record`'s (the sections are declared with `@record`)."""
 
     __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid", "strict": True}
 
@@ -82,7 +82,7 @@ class Section(Record):
         return core_schema.no_info_before_validator_function(cls.normalise, schema)
 
 
-@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+@record
 class Check(Record):
     """`Annotated[T, Check(f)]`: once T is validated, `f(value)` returns it or raises
     ValueError with the message a user sees."""
@@ -95,7 +95,7 @@ class Check(Record):
         return core_schema.no_info_after_validator_function(self.function, handler(source))
 
 
-@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+@record
 class Limits(Record):
     """`Annotated[int, Limits(gt=0)]`: bounds of a number (`gt`, `ge`, `lt`) or the least
     length of a text or a list (`min_length`), checked by pydantic's own validators."""
@@ -114,7 +114,7 @@ class Limits(Record):
         return schema
 
 
-@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+@record
 class Pattern(Record):
     """`Annotated[str, Pattern(r"...")]`: the text must match the regular expression."""
 

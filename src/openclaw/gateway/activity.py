@@ -8,15 +8,14 @@ import statistics
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = ["Activity", "FinishedRequest"]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class FinishedRequest(Record):
     at: float  # Unix time the answer ended
     model: str
@@ -27,7 +26,7 @@ class FinishedRequest(Record):
     tokens_per_second: float | None
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class RecentError(Record):
     at: float
     model: str

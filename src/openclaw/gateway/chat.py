@@ -19,7 +19,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from difflib import get_close_matches
 from typing import TYPE_CHECKING
 
@@ -56,7 +56,7 @@ from openclaw.providers.events import (
     UserMessage,
 )
 from openclaw.providers.model import Model
-from openclaw.records import Record
+from openclaw.records import Record, record
 from openclaw.runtime.fallback import Attempt, ChainEvent, FallbackChain, Retry, Switch
 
 if TYPE_CHECKING:
@@ -70,13 +70,13 @@ AGENT_MODEL = "openclaw"
 log = logging.getLogger("openclaw.gateway")
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Answered(Record):
     message: AssistantMessage  # for the agent: every turn's text, the last model, summed usage
     attempts: tuple[Attempt, ...]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Failed(Record):
     kind: str  # a provider ErrorKind, or "max_turns"
     message: str

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -26,7 +25,7 @@ from openclaw.gateway.generation import remember
 from openclaw.gateway.openai_api import ChatRequest
 from openclaw.gateway.state import Gateway
 from openclaw.providers.model import Model
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = ["FACES", "FaceKit", "face_routes", "model_name", "set_face"]
 
@@ -57,7 +56,7 @@ def model_name(model: Model, catalog: Catalog) -> str:
     return model.id if same[:1] == [model] else model.key
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class FaceKit(Record):
     """What a face is given: the gateway and the request machinery every face shares."""
 

@@ -27,7 +27,7 @@ import hmac
 import ipaddress
 import socket
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -41,7 +41,7 @@ from openclaw.gateway.errors import (
     UnsupportedMediaType,
     refusal_body,
 )
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = ["AccessPolicy", "Guard", "is_public"]
 
@@ -66,7 +66,7 @@ def _machine_names() -> frozenset[str]:
     return frozenset({name, f"{name}.local"} if name else set())
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class AccessPolicy(Record):
     token: str | None = None
     allowed_hosts: frozenset[str] = frozenset()  # extra Host names (lower case, no port)

@@ -10,7 +10,6 @@ time, the models it has loaded and the memory each host gives them (GPU and RAM)
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +28,7 @@ from prometheus_client.registry import Collector
 from openclaw.catalog.ollama_ps import LoadedModels, loaded_models_by_host
 from openclaw.gateway.series import MemoryHistory, Waiting
 from openclaw.providers.events import Usage
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 if TYPE_CHECKING:
     from openclaw.providers.http_client import HttpClient
@@ -162,7 +161,7 @@ class OllamaLoadedCollector(Collector):
         yield from families.values()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class _ModelSeries(Record):
     ttft: Histogram
     duration: Histogram

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from openclaw.gateway.encoding import compact, string
@@ -29,7 +29,7 @@ from openclaw.providers.events import (
     Usage,
     UserMessage,
 )
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = [
     "DONE",
@@ -53,7 +53,7 @@ _EFFORT: dict[str, ThinkingLevel] = {
 _EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class ChatRequest(Record):
     model: str
     context: Context

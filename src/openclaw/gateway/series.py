@@ -11,10 +11,9 @@ import statistics
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = ["MemoryHistory", "Waiting", "request_series"]
 
@@ -70,7 +69,7 @@ def request_series(
     return {"bucketSeconds": bucket, "times": times, "models": models}
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class _Sample(Record):
     at: float
     memory: dict[str, tuple[int, int]]  # "provider/model" -> (bytes on the GPU, bytes in RAM)

@@ -19,7 +19,6 @@ import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
@@ -35,7 +34,7 @@ from openclaw.gateway.deadlines import with_header_deadline
 from openclaw.gateway.guard import AccessPolicy
 from openclaw.gateway.state import CATALOG_TTL, Gateway, Runtime, Shutdown, catalog_source
 from openclaw.gateway.token import check_token, stored_token
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = [
     "DEFAULT_BIND",
@@ -268,7 +267,7 @@ class GatewayServer:
         self._server.should_exit = True
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class GatewaySettings(Record):
     config: Config
     env: Mapping[str, str]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from openclaw.catalog.catalog import Catalog
 from openclaw.config.schema import Config
 from openclaw.gateway.generation import Generation, Generations
-from openclaw.records import Record
+from openclaw.records import Record, record
 from openclaw.runtime.cooldowns import Cooldowns
 from openclaw.runtime.tokens import Calibration
 
@@ -217,7 +217,7 @@ class SessionLog:
             self._store = None
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Gateway(Record):
     """One app's state: the runtime, its settings, and what it measures."""
 

@@ -11,10 +11,10 @@ Exactly one `Done` or `Error` ends every stream; both carry the assembled `Assis
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, Literal
 
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 if TYPE_CHECKING:
     import asyncio
@@ -64,7 +64,7 @@ ErrorKind = Literal[
 ]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class ToolCall(Record):
     """A tool the model asked to run, with its arguments as parsed JSON."""
 
@@ -76,7 +76,7 @@ class ToolCall(Record):
     raw_arguments: str = field(default="", compare=False)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Usage(Record):
     """Tokens of one answer. `input` is the whole prompt; `cache_read` the part of it the
     server served from its prompt cache (and `cache_write` the part it stored), so
@@ -93,7 +93,7 @@ class Usage(Record):
     eval_ns: int = field(default=0, compare=False)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class UserMessage(Record):
     """What the user said, with any images."""
 
@@ -101,7 +101,7 @@ class UserMessage(Record):
     images: tuple[str, ...] = ()  # base64, no data: prefix
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class AssistantMessage(Record):
     """What a model answered: text, thinking, tool calls, and how it ended."""
 
@@ -114,7 +114,7 @@ class AssistantMessage(Record):
     thinking_signature: str = ""  # opaque proof the provider wants back with `thinking` (Anthropic)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class ToolResultMessage(Record):
     """A tool's result, sent back to the model."""
 
@@ -127,7 +127,7 @@ class ToolResultMessage(Record):
 Message = UserMessage | AssistantMessage | ToolResultMessage
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class ToolSpec(Record):
     """A tool as the model is told of it: name, description, arguments schema."""
 
@@ -136,7 +136,7 @@ class ToolSpec(Record):
     parameters: dict[str, Any]  # JSON Schema of the arguments object
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Context(Record):
     """Everything sent to a model: the system prompt, the messages, the tools."""
 
@@ -145,7 +145,7 @@ class Context(Record):
     tools: tuple[ToolSpec, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Sampling(Record):
     """Settings a client may send beyond temperature, passed on where the API has them.
     `output` is `"json"` (any JSON object) or a JSON Schema the answer must follow."""
@@ -159,7 +159,7 @@ class Sampling(Record):
     schema_name: str = "answer"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class StreamOptions(Record):
     """Per-request settings. `None` means "the model's default"."""
 
@@ -177,35 +177,35 @@ class StreamOptions(Record):
     sampling: Sampling = field(default_factory=Sampling)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Start(Record):
     """A stream began, from `model`."""
 
     model: str
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class TextDelta(Record):
     """A piece of the answer's text."""
 
     text: str
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class ThinkingDelta(Record):
     """A piece of the model's thinking."""
 
     text: str
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class ToolCallEvent(Record):
     """A complete tool call."""
 
     call: ToolCall
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Notice(Record):
     """Something the user should see that is not an error (e.g. the server truncated the prompt)."""
 
@@ -213,14 +213,14 @@ class Notice(Record):
     kind: str = "warning"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Done(Record):
     """The stream ended with this message."""
 
     message: AssistantMessage
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Error(Record):
     """The stream failed: `kind` says how, `message` in plain words."""
 

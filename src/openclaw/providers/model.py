@@ -6,15 +6,15 @@ these records and re-exports them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = ["Cost", "Model"]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Cost(Record):
     """US dollars per million tokens."""
 
@@ -24,7 +24,7 @@ class Cost(Record):
     cache_write: float = 0.0
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Model(Record):
     """One model of one provider, with what is known of it."""
 

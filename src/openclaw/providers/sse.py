@@ -14,16 +14,15 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import AsyncGenerator, AsyncIterable
-from dataclasses import dataclass
 
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = ["ServerSentEvent", "iter_sse"]
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class ServerSentEvent(Record):
     event: str
     data: str

@@ -26,7 +26,7 @@ from openclaw.providers.events import AssistantMessage, Context, StreamOptions, 
 from openclaw.providers.model import Model
 from openclaw.providers.ollama import build_request
 from openclaw.providers.tokens import estimate_context_tokens, estimate_text_tokens
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 if TYPE_CHECKING:
     from openclaw.providers.http_client import HttpClient
@@ -52,7 +52,7 @@ class BenchError(Exception):
     """A request failed; the message says which and why."""
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Measurement(Record):
     prompt_tokens: int  # as the server counted them
     ttft: float  # seconds, wall clock from the request to the first token

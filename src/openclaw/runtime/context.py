@@ -12,7 +12,6 @@ Oversized tool results are cut, with a note, before they reach the model.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
 
 from openclaw.providers.events import (
     AssistantMessage,
@@ -32,7 +31,7 @@ from openclaw.providers.tokens import (
     estimate_context_tokens,
     estimate_text_tokens,
 )
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = [
     "SUMMARY_PREFIX",
@@ -85,7 +84,7 @@ def needs_compaction(context: Context, window: int, ratio: float = 1.0) -> bool:
     return estimate_context_tokens(context, ratio) > window - answer_reserve(window)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Compacted(Record):
     """The conversation was compacted to fit the window of `model` (an event for the faces)."""
 
@@ -98,7 +97,7 @@ class Compacted(Record):
     window: int = 0
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Compaction(Record):
     """A history made shorter: the new messages and how many were replaced."""
 

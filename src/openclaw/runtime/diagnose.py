@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from openclaw.catalog.ollama_discovery import DiscoveryResult, discover_ollama_models
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 if TYPE_CHECKING:
     from openclaw.catalog.catalog import Catalog, ProviderStatus
@@ -24,7 +23,7 @@ Severity = Literal["error", "warning", "info"]
 TOOL_MODEL = "qwen3:8b"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Finding(Record):
     code: str
     severity: Severity

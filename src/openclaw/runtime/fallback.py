@@ -39,7 +39,7 @@ from openclaw.providers.events import Context as ChatContext
 from openclaw.providers.model import Model
 from openclaw.providers.registry import StreamFn, get_stream
 from openclaw.providers.tokens import raw_context_tokens
-from openclaw.records import Record
+from openclaw.records import Record, record
 from openclaw.runtime.context import Compacted, window_in_effect
 from openclaw.runtime.cooldowns import Cooldowns
 from openclaw.runtime.tokens import Calibration
@@ -52,7 +52,7 @@ __all__ = ["Attempt", "FallbackChain", "Prepared", "Retry", "Switch"]
 MODEL_SPECIFIC_BAD_REQUEST = ("does not support", "not supported for this model", "unknown model")
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Attempt(Record):
     """One model tried by a chain, and how it went."""
 
@@ -63,7 +63,7 @@ class Attempt(Record):
     retries: int = 0
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Switch(Record):
     """The chain moves from one model to the next."""
 
@@ -73,7 +73,7 @@ class Switch(Record):
     restarted: bool  # text had already been shown: the next model starts the answer again
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Retry(Record):
     """A busy model is asked again after `delay` seconds."""
 
@@ -83,7 +83,7 @@ class Retry(Record):
     reason: str
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Prepared(Record):
     """The conversation fitted to one model's window (`compacted` when that changed it)."""
 

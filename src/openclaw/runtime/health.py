@@ -12,11 +12,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from openclaw.providers.errors import connection_detail
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 if TYPE_CHECKING:
     from openclaw.catalog.catalog import Catalog, ProviderStatus
@@ -27,7 +26,7 @@ __all__ = ["ProviderHealth", "check_providers", "model_counts", "probe", "readin
 PROBE_TIMEOUT = 5.0
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class ProviderHealth(Record):
     id: str
     api: str

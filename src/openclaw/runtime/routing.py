@@ -42,7 +42,7 @@ from openclaw.providers.events import (
 )
 from openclaw.providers.model import Model
 from openclaw.providers.registry import StreamFn, get_stream
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 if TYPE_CHECKING:
     from openclaw.catalog.catalog import ProviderStatus
@@ -72,7 +72,7 @@ class _HostState:
     missing: set[str] = field(default_factory=set)  # models that answered 404 here
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class HostReport(Record):
     """One host as health, doctor, metrics and the dashboard show it."""
 

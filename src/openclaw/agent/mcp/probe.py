@@ -6,12 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from openclaw.agent.mcp.connection import ServerConnection, ServerFailure
 from openclaw.agent.mcp.servers import ServerSettings, tool_name
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 if TYPE_CHECKING:
     from openclaw.runtime.diagnose import Finding
@@ -19,14 +18,14 @@ if TYPE_CHECKING:
 __all__ = ["ListedTool", "ProbeResult", "probe", "probe_all", "server_findings"]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class ListedTool(Record):
     name: str  # the server's name for it
     offered_as: str  # the agent's name for it, "" when the tool filter hides it
     description: str
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class ProbeResult(Record):
     server: ServerSettings
     seconds: float  # to start or connect, say hello and list the tools

@@ -12,11 +12,10 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Literal
 
 from openclaw.config.mcp_schema import McpConfig, McpServer, ServerValue
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = [
     "DEFAULT_CONNECT_SECONDS",
@@ -38,7 +37,7 @@ Transport = Literal["stdio", "sse", "streamable-http"]
 Policy = Literal["ask", "allow", "deny"]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class ServerSettings(Record):
     name: str  # as in the config
     prefix: str  # its part of a tool name

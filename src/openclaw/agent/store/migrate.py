@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from openclaw.agent.sessions import SessionStore
 from openclaw.agent.store.postgres import PostgresStore
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = ["Copied", "copy_sqlite_store"]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Copied(Record):
     sessions: int
     messages: int

@@ -8,7 +8,6 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any, Literal, Protocol, get_args
 
 from openclaw.errors import NotFoundError
@@ -21,7 +20,7 @@ from openclaw.providers.events import (
     Usage,
     UserMessage,
 )
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = [
     "INTERRUPTED_TOOL_RESULT",
@@ -68,7 +67,7 @@ _ID_EPOCH = 1_704_067_200  # 2024-01-01 UTC; ids sort by their creation second f
 _STOP_REASONS: tuple[StopReason, ...] = get_args(StopReason)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class SessionInfo(Record):
     """One stored session, as listed."""
 
@@ -81,7 +80,7 @@ class SessionInfo(Record):
     workspace: str
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class StoredMessage(Record):
     """One message as stored in a session."""
 

@@ -16,9 +16,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 __all__ = ["Address", "AllowList", "literal_address", "refusal"]
 
@@ -76,7 +75,7 @@ def literal_address(host: str) -> Address | None:
     return None
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class AllowList(Record):
     names: frozenset[str] = frozenset()
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from openclaw.providers.events import ToolSpec
-from openclaw.records import Record
+from openclaw.records import Record, record
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -52,7 +52,7 @@ def argument_model(name: str) -> Callable[[], type[BaseModel]]:
     return load
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class ExecPolicy(Record):
     """Whether `exec` runs commands: ask, allow or deny, and the prefixes always allowed."""
 
@@ -61,7 +61,7 @@ class ExecPolicy(Record):
     timeout: float = 60.0
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class WebFetchPolicy(Record):
     """Whether `web_fetch` may reach internal addresses, and which ones always."""
 
@@ -69,7 +69,7 @@ class WebFetchPolicy(Record):
     allow: tuple[str, ...] = ()  # internal host names and networks that may be fetched
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class ToolContext(Record):
     """What a running tool may use: the workspace, the HTTP client, the policies."""
 
@@ -83,7 +83,7 @@ class ToolContext(Record):
     abort: asyncio.Event | None = None
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@record(slots=True)
 class Tool(Record):
     """A built-in or MCP tool: what the model is told, and how it runs."""
 
