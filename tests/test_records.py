@@ -127,6 +127,17 @@ def test_every_record_is_declared_with_record_and_nothing_is_frozen() -> None:
     assert [c.__qualname__ for c in records if params[c].eq or params[c].repr] == []
 
 
+def test_every_dataclass_says_what_it_is() -> None:
+    # Without a docstring, dataclasses writes one from the class's signature when the class is
+    # created, through inspect: 0.1 to 0.3 ms at import for each such class.
+    bare = [
+        f"{c.__module__}.{c.__qualname__}"
+        for c in _package_classes()
+        if (c.__doc__ or "").startswith(c.__name__ + "(")
+    ]
+    assert bare == []
+
+
 def _by_each_character(text: str) -> int:
     """The estimate's rule, one character at a time."""
     letters = spaces = symbols = wide = other = 0

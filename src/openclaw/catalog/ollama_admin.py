@@ -50,6 +50,8 @@ class AdminError(UserError):
 
 @record(slots=True)
 class PullProgress(Record):
+    """One progress line of a pull, as the server sends it."""
+
     status: str  # "pulling manifest", "pulling <digest>", "verifying sha256 digest", "success"
     digest: str = ""  # the layer being downloaded
     total: int = 0  # bytes of that layer

@@ -25,6 +25,8 @@ __all__ = ["Pool", "PoolHost", "discover_pool", "pool_hosts"]
 
 @record(slots=True)
 class PoolHost(Record):
+    """One host of a pool: its URL, its share of the requests and its priority."""
+
     url: str
     weight: float = 1.0
     priority: int = 0  # lower is used first
@@ -37,6 +39,8 @@ class PoolHost(Record):
 
 @record(slots=True)
 class Pool(Record):
+    """The Ollama hosts of one provider, and which of them has which model."""
+
     provider: str
     hosts: tuple[PoolHost, ...]
     # normalized model id -> URLs of the hosts that have it, in the order of `hosts`

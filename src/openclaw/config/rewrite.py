@@ -36,6 +36,8 @@ Edit = tuple[int, int, str]  # replace text[start:end] with the string
 
 @record
 class Style(Record):
+    """How a config file is written: indentation, quoted keys, trailing commas, line ends."""
+
     unit: str = "  "
     quote_keys: bool = True
     trailing_commas: bool = False

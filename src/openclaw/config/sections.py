@@ -1,7 +1,7 @@
 """The building blocks of the config's typed model, kept free of any validation library.
 
-Each section of `openclaw.json` is a record (`openclaw.records`) deriving from `Section`. Two ways lead
-from the file's data to those objects:
+Each section of `openclaw.json` is a record (`openclaw.records`) deriving from `Section`. Two
+ways lead from the file's data to those objects:
 
     validate    pydantic checks every key and value (strict types, unknown keys refused,
                 the constraints written with the `Limits`, `Check` and `Pattern` markers

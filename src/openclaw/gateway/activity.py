@@ -17,6 +17,8 @@ __all__ = ["Activity", "FinishedRequest"]
 
 @record(slots=True)
 class FinishedRequest(Record):
+    """One answered request, as the dashboard lists it."""
+
     at: float  # Unix time the answer ended
     model: str
     outcome: str
@@ -28,6 +30,8 @@ class FinishedRequest(Record):
 
 @record(slots=True)
 class RecentError(Record):
+    """One failed request, as the dashboard lists it."""
+
     at: float
     model: str
     kind: str

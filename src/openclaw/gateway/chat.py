@@ -72,12 +72,16 @@ log = logging.getLogger("openclaw.gateway")
 
 @record(slots=True)
 class Answered(Record):
+    """A run's end with an answer: the message and every attempt made for it."""
+
     message: AssistantMessage  # for the agent: every turn's text, the last model, summed usage
     attempts: tuple[Attempt, ...]
 
 
 @record(slots=True)
 class Failed(Record):
+    """A run's end without an answer: why, and every attempt made."""
+
     kind: str  # a provider ErrorKind, or "max_turns"
     message: str
     attempts: tuple[Attempt, ...]

@@ -68,6 +68,8 @@ def _machine_names() -> frozenset[str]:
 
 @record(slots=True)
 class AccessPolicy(Record):
+    """Who may call the gateway: the token, the accepted hosts and origins, the limits."""
+
     token: str | None = None
     allowed_hosts: frozenset[str] = frozenset()  # extra Host names (lower case, no port)
     allowed_origins: frozenset[str] = frozenset()  # extra origins, `scheme://host[:port]`

@@ -163,6 +163,8 @@ class OllamaLoadedCollector(Collector):
 
 @record(slots=True)
 class _ModelSeries(Record):
+    """The metrics of one model, labelled once."""
+
     ttft: Histogram
     duration: Histogram
     tokens_per_second: Histogram

@@ -55,6 +55,8 @@ _EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
 
 @record(slots=True)
 class ChatRequest(Record):
+    """A chat request read from any face, in the runtime's terms."""
+
     model: str
     context: Context
     stream: bool = False

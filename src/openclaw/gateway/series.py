@@ -71,6 +71,8 @@ def request_series(
 
 @record(slots=True)
 class _Sample(Record):
+    """The loaded models' memory at one moment."""
+
     at: float
     memory: dict[str, tuple[int, int]]  # "provider/model" -> (bytes on the GPU, bytes in RAM)
 

@@ -269,6 +269,8 @@ class GatewayServer:
 
 @record(slots=True)
 class GatewaySettings(Record):
+    """What `gateway run` starts with: the config, the address, the token, the limits."""
+
     config: Config
     env: Mapping[str, str]
     state_dir: Path

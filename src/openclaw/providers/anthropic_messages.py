@@ -211,6 +211,8 @@ def _merge_usage(usage: Usage, raw: Any) -> Usage:
 
 @dataclass
 class _Block:
+    """One content block of an answer while it streams in."""
+
     kind: str
     id: str = ""
     name: str = ""

@@ -196,6 +196,8 @@ def build_request(
 
 @dataclass
 class _PartialCall:
+    """One tool call of an answer while its arguments stream in."""
+
     id: str
     name: str
     arguments: list[str] = field(default_factory=list)

@@ -24,6 +24,8 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 @record(slots=True)
 class ServerSentEvent(Record):
+    """One server-sent event: its type, its data and its id."""
+
     event: str
     data: str
     id: str = ""

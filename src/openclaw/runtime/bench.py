@@ -54,6 +54,8 @@ class BenchError(Exception):
 
 @record(slots=True)
 class Measurement(Record):
+    """One timed request of a benchmark, with the server's own counts."""
+
     prompt_tokens: int  # as the server counted them
     ttft: float  # seconds, wall clock from the request to the first token
     load: float  # seconds, the server's load_duration
@@ -65,6 +67,8 @@ class Measurement(Record):
 
 @dataclass
 class ModelBench:
+    """The benchmark of one model as it runs: its settings and its measurements."""
+
     key: str
     base_url: str
     window: int

@@ -25,6 +25,8 @@ TOOL_MODEL = "qwen3:8b"
 
 @record(slots=True)
 class Finding(Record):
+    """One problem `doctor` found, and how to fix it."""
+
     code: str
     severity: Severity
     problem: str

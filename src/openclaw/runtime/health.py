@@ -28,6 +28,8 @@ PROBE_TIMEOUT = 5.0
 
 @record(slots=True)
 class ProviderHealth(Record):
+    """One provider's state: reachable, with a key, and how fast it answered."""
+
     id: str
     api: str
     base_url: str

@@ -62,6 +62,8 @@ _HOST_FAULTS = ("connection", "timeout", "server", "stream_incomplete")
 
 @dataclass
 class _HostState:
+    """What the router knows of one host: its load, failures and loaded models."""
+
     in_flight: int = 0
     served: int = 0
     failures: int = 0  # consecutive

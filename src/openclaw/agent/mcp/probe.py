@@ -20,6 +20,8 @@ __all__ = ["ListedTool", "ProbeResult", "probe", "probe_all", "server_findings"]
 
 @record(slots=True)
 class ListedTool(Record):
+    """One tool a server lists, and the name the agent offers it under."""
+
     name: str  # the server's name for it
     offered_as: str  # the agent's name for it, "" when the tool filter hides it
     description: str
@@ -27,6 +29,8 @@ class ListedTool(Record):
 
 @record(slots=True)
 class ProbeResult(Record):
+    """What probing one server found: how long it took, its tools, or what went wrong."""
+
     server: ServerSettings
     seconds: float  # to start or connect, say hello and list the tools
     tools: tuple[ListedTool, ...] = ()

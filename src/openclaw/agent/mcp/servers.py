@@ -39,6 +39,8 @@ Policy = Literal["ask", "allow", "deny"]
 
 @record(slots=True)
 class ServerSettings(Record):
+    """One configured MCP server, as the toolbox starts or connects to it."""
+
     name: str  # as in the config
     prefix: str  # its part of a tool name
     transport: Transport

@@ -45,6 +45,8 @@ class McpArguments(BaseModel):
 
 @dataclass
 class McpToolbox:
+    """The configured MCP servers' tools for one agent run; `close` ends the connections."""
+
     servers: Sequence[ServerSettings]
     reserved: frozenset[str] = frozenset()  # names already taken (the built-in tools)
     _open: list[ServerConnection] = field(default_factory=list)

@@ -17,6 +17,8 @@ __all__ = ["Copied", "copy_sqlite_store"]
 
 @record(slots=True)
 class Copied(Record):
+    """What a copy between session stores did."""
+
     sessions: int
     messages: int
     skipped: int  # already in the target

@@ -77,6 +77,8 @@ def literal_address(host: str) -> Address | None:
 
 @record(slots=True)
 class AllowList(Record):
+    """Host names and networks a tool may reach although they are private."""
+
     names: frozenset[str] = frozenset()
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 

@@ -42,6 +42,8 @@ SKIPPED_DIRECTORIES = frozenset({".git"})
 
 @dataclass
 class _Search:
+    """One grep over the workspace: what it found so far and what it skipped."""
+
     regex: re.Pattern[str]
     workspace: Path
     matches: list[str] = field(default_factory=list)
