@@ -1,12 +1,13 @@
 """Conversations stored in PostgreSQL, shared by several gateway replicas.
 
-The same schema, migrations and guarantees as the SQLite store (`agent/sessions.py`): the
-numbered `MIGRATIONS` are applied in order (translated: `INTEGER PRIMARY KEY` becomes an identity
-column, `REAL` double precision) and `openclaw_schema.version` records how many have run; every
-write is its own committed transaction, so a streamed answer killed half-way stays stored as an
-incomplete partial row. Writes to one session lock its `sessions` row first (`FOR UPDATE`), so
-two replicas appending to the same session at once get consecutive `seq` numbers and never
-collide. The driver (psycopg 3) is imported only when a `postgresql://` URL is configured.
+The same schema, migrations, queries (`SqlStore`, `agent/store/sql.py`) and guarantees as the
+SQLite store (`agent/sessions.py`): the numbered `MIGRATIONS` are applied in order (translated:
+`INTEGER PRIMARY KEY` becomes an identity column, `REAL` double precision) and
+`openclaw_schema.version` records how many have run; every write is its own committed
+transaction, so a streamed answer killed half-way stays stored as an incomplete partial row.
+Writes to one session lock its `sessions` row first (`FOR UPDATE`), so two replicas appending to
+the same session at once get consecutive `seq` numbers and never collide. The driver (psycopg 3)
+is imported only when a `postgresql://` URL is configured.
 """
 
 from __future__ import annotations
@@ -14,31 +15,18 @@ from __future__ import annotations
 import builtins
 import re
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
 from openclaw.agent.sessions import MIGRATIONS
 from openclaw.agent.store import redact_url
 from openclaw.agent.store.rows import (
-    SESSION_SELECT,
-    SUMMARY_PREFIX,
-    SessionInfo,
-    StoredMessage,
-    info_from_row,
-    message_columns,
-    message_from_row,
     missing_session,
-    new_session_id,
-    paired_tool_results,
-    shorten,
     statements,
-    stored_from_row,
 )
-from openclaw.errors import NotFoundError, UserError
-from openclaw.providers.events import AssistantMessage, Message, Usage, UserMessage
+from openclaw.agent.store.sql import SqlStore
+from openclaw.errors import UserError
 
 if TYPE_CHECKING:
     import psycopg
@@ -61,15 +49,18 @@ def _translate(script: str) -> str:
     return re.sub(r"\bREAL\b", "DOUBLE PRECISION", script)
 
 
-class PostgresStore:
+class PostgresStore(SqlStore):
     """The conversations in one PostgreSQL database. Safe to share between threads; several
     processes (gateway replicas) may write to the same session at once."""
+
+    _mark = "%s"
 
     def __init__(self, url: str) -> None:
         import psycopg
         from psycopg.rows import dict_row
 
         self.url = url
+        self._taken = psycopg.errors.UniqueViolation
         self._lock = threading.Lock()
         try:
             self._db: psycopg.Connection[dict[str, Any]] = psycopg.connect(
@@ -92,20 +83,8 @@ class PostgresStore:
             self._db.close()
             raise
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
     def __enter__(self) -> PostgresStore:
         return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _migrate(self) -> None:
         scripts = postgres_migrations()
@@ -128,199 +107,6 @@ class PostgresStore:
                         if statement.strip():
                             db.execute(cast(Any, statement))
                     db.execute("UPDATE openclaw_schema SET version = %s", (number,))
-
-    # sessions
-
-    def create(self, *, title: str = "", workspace: str = "", model: str = "") -> str:
-        import psycopg
-
-        now = time.time()
-        for _ in range(20):
-            session_id = new_session_id(now)
-            try:
-                with self._write() as db:
-                    db.execute(
-                        "INSERT INTO sessions (id, created, updated, title, model, workspace)"
-                        " VALUES (%s, %s, %s, %s, %s, %s)",
-                        (session_id, now, now, shorten(title), model, workspace),
-                    )
-            except psycopg.errors.UniqueViolation:
-                continue
-            return session_id
-        raise RuntimeError("could not find an unused session id")
-
-    def resolve(self, id_or_prefix: str) -> str:
-        prefix = id_or_prefix.strip()
-        if not prefix:
-            raise NotFoundError("give a session id (see `openclaw sessions list`)")
-        candidates = [prefix] if prefix.startswith("s-") else [prefix, "s-" + prefix]
-        found: set[str] = set()
-        with self._lock:
-            for candidate in candidates:
-                rows = self._db.execute(
-                    "SELECT id FROM sessions WHERE substr(id, 1, %s) = %s ORDER BY id LIMIT 11",
-                    (len(candidate), candidate),
-                ).fetchall()
-                found.update(row["id"] for row in rows)
-        if prefix in found:
-            return prefix
-        if len(found) == 1:
-            return found.pop()
-        if found:
-            shown = ", ".join(sorted(found)[:10])
-            raise NotFoundError(
-                f"`{prefix}` matches more than one session ({shown}); type more of the id"
-            )
-        recent = [info.id for info in self.list(limit=5)]
-        if not recent:
-            raise NotFoundError(f"no session `{prefix}`: there are no stored sessions yet")
-        raise NotFoundError(
-            f"no session `{prefix}`; the most recent are {', '.join(recent)} "
-            "(see `openclaw sessions list`)"
-        )
-
-    def info(self, session_id: str) -> SessionInfo:
-        with self._lock:
-            row = self._db.execute(SESSION_SELECT + " WHERE s.id = %s", (session_id,)).fetchone()
-        if row is None:
-            raise missing_session(session_id)
-        return info_from_row(cast(Any, row))
-
-    def delete(self, session_id: str) -> bool:
-        with self._write() as db:
-            deleted = db.execute("DELETE FROM sessions WHERE id = %s", (session_id,)).rowcount
-        return deleted > 0
-
-    # writing messages
-
-    def append(
-        self,
-        session_id: str,
-        message: Message,
-        *,
-        model: str = "",
-        usage: Usage | None = None,
-        duration: float = 0.0,
-    ) -> int:
-        values = message_columns(message, model, usage)
-        values["duration"] = duration
-        title = shorten(message.content) if isinstance(message, UserMessage) else ""
-        answered_by = values["model"] if isinstance(message, AssistantMessage) else ""
-        with self._write() as db:
-            row = _insert(db, session_id, values)
-            _touch(db, session_id, model=answered_by, title=title)
-        return row
-
-    def start_partial(self, session_id: str, model: str) -> int:
-        with self._write() as db:
-            row = _insert(db, session_id, {"role": "assistant", "model": model, "complete": 0})
-            _touch(db, session_id, model=model)
-        return row
-
-    def update_partial(self, row: int, content: str, thinking: str) -> None:
-        with self._lock:
-            changed = self._db.execute(
-                "UPDATE messages SET content = %s, thinking = %s WHERE id = %s AND complete = 0",
-                (content, thinking, row),
-            ).rowcount
-        if not changed:
-            raise ValueError(f"message row {row} is not an unfinished answer")
-
-    def reassign_partial(self, row: int, model: str) -> None:
-        """An answer not yet begun moves to another model (a fallback before any text)."""
-        with self._write() as db:
-            partial = _partial(db, row)
-            db.execute(
-                "UPDATE messages SET model = %s, content = '', thinking = '' WHERE id = %s",
-                (model, row),
-            )
-            _touch(db, partial["session_id"], model=model)
-
-    def finish_partial(self, row: int, message: AssistantMessage, *, duration: float) -> None:
-        values = message_columns(message, "", None)
-        with self._write() as db:
-            partial = _partial(db, row)
-            values["model"] = values["model"] or partial["model"]
-            values.update(duration=duration, complete=1, note="")
-            assignments = ", ".join(f"{name} = %s" for name in values)
-            db.execute(
-                cast(Any, f"UPDATE messages SET {assignments} WHERE id = %s"),
-                (*values.values(), row),
-            )
-            _touch(db, partial["session_id"], model=values["model"])
-
-    def abandon_partial(self, row: int, reason: str) -> None:
-        with self._write() as db:
-            partial = _partial(db, row)
-            db.execute("UPDATE messages SET note = %s WHERE id = %s", (reason, row))
-            _touch(db, partial["session_id"])
-
-    def add_summary(self, session_id: str, summary: str, replaces_through_seq: int) -> int:
-        with self._write() as db:
-            _lock_session(db, session_id)
-            last = db.execute(
-                "SELECT max(seq) AS last FROM messages WHERE session_id = %s", (session_id,)
-            ).fetchone()
-            top = (last or {}).get("last") or 0
-            if not 0 <= replaces_through_seq <= top:
-                raise ValueError(
-                    f"a summary can replace messages up to {top}, not {replaces_through_seq}"
-                )
-            values = {
-                "kind": "summary",
-                "role": "user",
-                "content": summary,
-                "replaces_through": replaces_through_seq,
-            }
-            row = _insert(db, session_id, values)
-            _touch(db, session_id)
-        return row
-
-    # reading
-
-    def context_messages(self, session_id: str) -> builtins.list[Message]:
-        with self._read() as db:
-            _require(db, session_id)
-            summary = db.execute(
-                "SELECT content, replaces_through FROM messages"
-                " WHERE session_id = %s AND kind = 'summary' ORDER BY seq DESC LIMIT 1",
-                (session_id,),
-            ).fetchone()
-            through = summary["replaces_through"] if summary else 0
-            rows = db.execute(
-                "SELECT * FROM messages WHERE session_id = %s AND kind = 'message'"
-                " AND complete = 1 AND seq > %s ORDER BY seq",
-                (session_id, through),
-            ).fetchall()
-        opening: builtins.list[Message] = []
-        if summary:
-            opening.append(UserMessage(SUMMARY_PREFIX + summary["content"]))
-        return opening + paired_tool_results(message_from_row(cast(Any, row)) for row in rows)
-
-    def transcript(self, session_id: str) -> builtins.list[StoredMessage]:
-        with self._read() as db:
-            _require(db, session_id)
-            rows = db.execute(
-                "SELECT * FROM messages WHERE session_id = %s ORDER BY seq", (session_id,)
-            ).fetchall()
-        return [stored_from_row(cast(Any, row)) for row in rows]
-
-    def list(self, limit: int = 50) -> builtins.list[SessionInfo]:
-        with self._lock:
-            rows = self._db.execute(
-                SESSION_SELECT + " ORDER BY s.updated DESC, s.id DESC LIMIT %s", (limit,)
-            ).fetchall()
-        return [info_from_row(cast(Any, row)) for row in rows]
-
-    def export_json(self, session_id: str) -> dict[str, Any]:
-        from openclaw.agent.session_export import export_json
-
-        return export_json(self.info(session_id), self.transcript(session_id))
-
-    def export_markdown(self, session_id: str) -> str:
-        from openclaw.agent.session_export import export_markdown
-
-        return export_markdown(self.info(session_id), self.transcript(session_id))
 
     # copying in
 
@@ -360,63 +146,31 @@ class PostgresStore:
             self._db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             yield self._db
 
+    @contextmanager
+    def _query(self, doing: str) -> Iterator[None]:
+        with self._lock:
+            yield
+
+    def _lock_session(self, db: Any, session_id: str) -> None:
+        """Hold the session's row until commit: writers to one session take turns."""
+        query = "SELECT 1 FROM sessions WHERE id = %s FOR UPDATE"
+        if db.execute(query, (session_id,)).fetchone() is None:
+            raise missing_session(session_id)
+
+    def _insert_message(self, db: Any, values: dict[str, Any]) -> int:
+        names = ", ".join(values)
+        marks = ", ".join("%s" for _ in values)
+        query = f"INSERT INTO messages ({names}) VALUES ({marks}) RETURNING id"
+        inserted = db.execute(query, tuple(values.values())).fetchone()
+        assert inserted is not None
+        return int(inserted["id"])
+
 
 def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
-
-
-def _lock_session(db: psycopg.Connection[dict[str, Any]], session_id: str) -> None:
-    """Hold the session's row until commit: writers to one session take turns."""
-    found = db.execute("SELECT 1 FROM sessions WHERE id = %s FOR UPDATE", (session_id,)).fetchone()
-    if found is None:
-        raise missing_session(session_id)
-
-
-def _require(db: psycopg.Connection[dict[str, Any]], session_id: str) -> None:
-    if db.execute("SELECT 1 FROM sessions WHERE id = %s", (session_id,)).fetchone() is None:
-        raise missing_session(session_id)
-
-
-def _partial(db: psycopg.Connection[dict[str, Any]], row: int) -> dict[str, Any]:
-    found = db.execute(
-        "SELECT session_id, model FROM messages WHERE id = %s AND complete = 0", (row,)
-    ).fetchone()
-    if found is None:
-        raise ValueError(f"message row {row} is not an unfinished answer")
-    _lock_session(db, found["session_id"])
-    return found
-
-
-def _insert(db: psycopg.Connection[dict[str, Any]], session_id: str, values: dict[str, Any]) -> int:
-    _lock_session(db, session_id)
-    last = db.execute(
-        "SELECT max(seq) AS last FROM messages WHERE session_id = %s", (session_id,)
-    ).fetchone()
-    top = (last or {}).get("last") or 0
-    values = {**values, "session_id": session_id, "seq": top + 1, "created": time.time()}
-    names = ", ".join(values)
-    marks = ", ".join("%s" for _ in values)
-    inserted = db.execute(
-        cast(Any, f"INSERT INTO messages ({names}) VALUES ({marks}) RETURNING id"),
-        tuple(values.values()),
-    ).fetchone()
-    assert inserted is not None
-    return int(inserted["id"])
 
 
 def _insert_row(db: psycopg.Connection[dict[str, Any]], table: str, row: dict[str, Any]) -> None:
     names = ", ".join(row)
     marks = ", ".join("%s" for _ in row)
     db.execute(cast(Any, f"INSERT INTO {table} ({names}) VALUES ({marks})"), tuple(row.values()))
-
-
-def _touch(
-    db: psycopg.Connection[dict[str, Any]], session_id: str, *, model: str = "", title: str = ""
-) -> None:
-    db.execute(
-        "UPDATE sessions SET updated = %s,"
-        " model = CASE WHEN %s = '' THEN model ELSE %s END,"
-        " title = CASE WHEN title = '' THEN %s ELSE title END"
-        " WHERE id = %s",
-        (time.time(), model, model, title, session_id),
-    )
