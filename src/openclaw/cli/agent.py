@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from types import SimpleNamespace
 
-    Arguments = argparse.Namespace | SimpleNamespace
+    from openclaw.cli.flags import Arguments
 
 __all__ = ["ask_in_terminal", "build_parser", "main", "quick_arguments"]
 

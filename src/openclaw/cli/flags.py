@@ -14,7 +14,10 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Callable, Mapping
+
+    Arguments = argparse.Namespace | SimpleNamespace  # a command's flags, read by either reader
 
 __all__ = ["read_flags"]
 

@@ -16,9 +16,8 @@ if TYPE_CHECKING:
 
     from openclaw.catalog.catalog import Catalog, Selection
     from openclaw.cli.common import Setup
+    from openclaw.cli.flags import Arguments
     from openclaw.providers.model import Model
-
-    Arguments = argparse.Namespace | SimpleNamespace
 
 __all__ = ["build_parser", "main"]
 
