@@ -113,9 +113,6 @@ class SessionStore(SqlStore):
     def default(cls, state: Path) -> SessionStore:
         return cls(state / "sessions.sqlite")
 
-    def __enter__(self) -> SessionStore:
-        return self
-
     # what SQLite does its own way
 
     @contextmanager

@@ -83,9 +83,6 @@ class PostgresStore(SqlStore):
             self._db.close()
             raise
 
-    def __enter__(self) -> PostgresStore:
-        return self
-
     def _migrate(self) -> None:
         scripts = postgres_migrations()
         with self._write() as db:

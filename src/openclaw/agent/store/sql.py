@@ -21,9 +21,10 @@ from __future__ import annotations
 import builtins
 import threading
 import time
+from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from openclaw.agent.store.rows import (
     SESSION_SELECT,
@@ -45,30 +46,30 @@ from openclaw.providers.events import AssistantMessage, Message, Usage, UserMess
 __all__ = ["SqlStore"]
 
 
-class SqlStore:
+class SqlStore(ABC):
     """Sessions with numbered messages, on a connection a subclass opens (see the module)."""
 
     _mark = "?"
-    _taken: type[Exception] = Exception
+    _taken: type[Exception]
     _lock: threading.Lock
     _db: Any
 
     # what each database does its own way
 
-    def _write(self) -> AbstractContextManager[Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def _write(self) -> AbstractContextManager[Any]: ...
 
-    def _read(self) -> AbstractContextManager[Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def _read(self) -> AbstractContextManager[Any]: ...
 
-    def _query(self, doing: str) -> AbstractContextManager[None]:
-        raise NotImplementedError
+    @abstractmethod
+    def _query(self, doing: str) -> AbstractContextManager[None]: ...
 
-    def _lock_session(self, db: Any, session_id: str) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _lock_session(self, db: Any, session_id: str) -> None: ...
 
-    def _insert_message(self, db: Any, values: dict[str, Any]) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def _insert_message(self, db: Any, values: dict[str, Any]) -> int: ...
 
     def _run(self, db: Any, query: str, params: tuple[Any, ...] = ()) -> Any:
         if self._mark != "?":
@@ -81,7 +82,7 @@ class SqlStore:
         with self._lock:
             self._db.close()
 
-    def __enter__(self) -> SqlStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
